@@ -1,0 +1,50 @@
+# FASHIONISTAR — every command a developer or operator needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run serve worker test lint migrate seed lock clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@scripts/bootstrap.sh
+	@rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+run: install ## Migrate, seed demo data, serve the API on http://$(HOST):$(PORT) with a task worker
+	@HOST=$(HOST) PORT=$(PORT) scripts/run.sh
+
+serve: install ## Serve the API only (no worker)
+	$(BIN)/granian --interface asginl --host $(HOST) --port $(PORT) config.asgi:application
+
+worker: install ## Run one task worker for all queues (critical before emails before analytics)
+	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload
+
+test: install ## Lint, type-check, contracts, migrations check, and the test suite (SQLite, then PostgreSQL + Redis)
+	@scripts/test.sh
+
+lint: install ## ruff, mypy and the import-layer contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+
+migrate: install ## Apply database migrations
+	$(BIN)/python manage.py migrate --noinput
+
+seed: install ## Load the demo data (safe to repeat)
+	$(BIN)/python manage.py seed_demo
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/pip install -q uv && $(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.12 -o requirements.lock
+
+clean: ## Remove the virtualenv and local state (database, emails)
+	rm -rf $(VENV) var

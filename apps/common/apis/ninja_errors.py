@@ -1,0 +1,108 @@
+"""Ninja exception handlers: every error leaves the v2 API as ``application/problem+json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+
+from apps.common.errors import ApplicationError, FieldError
+from apps.common.problems import (
+    application_error_body,
+    problem_body,
+    problem_response,
+    retry_after_headers,
+)
+
+logger = structlog.get_logger(__name__)
+
+_HTTP_CODES = {
+    400: "malformed_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def field_path(loc: list[Any] | tuple[Any, ...]) -> str:
+    """``("body", "payload", "items", 0, "quantity")`` → ``items.0.quantity``.
+
+    The first element is the source (body, query, path, header); for a body schema the
+    second is the view's parameter name, which the client never sees.
+    """
+    parts = list(loc)
+    source = parts.pop(0) if parts else "body"
+    if source == "body" and len(parts) > 1:
+        parts.pop(0)
+    return ".".join(str(part) for part in parts) or source
+
+
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [
+        FieldError(
+            field=field_path(error.get("loc", ())),
+            message=str(error.get("msg", "Invalid value")),
+            code=str(error.get("type", "invalid")),
+        )
+        for error in exc.errors
+    ]
+    if any(error.code == "json_invalid" for error in errors):
+        body = problem_body(status=400, code="malformed_request", detail="Body is not valid JSON.")
+        return problem_response(body)
+    body = problem_body(
+        status=422,
+        code="validation_failed",
+        title="Invalid input",
+        detail="; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
+        errors=errors,
+    )
+    return problem_response(body)
+
+
+def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return problem_response(application_error_body(exc), retry_after_headers(exc))
+
+
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    headers: dict[str, str] = {}
+    if isinstance(exc, Throttled) and exc.wait is not None:
+        headers["Retry-After"] = str(int(exc.wait) + 1)
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    body = problem_body(
+        status=exc.status_code,
+        code=_HTTP_CODES.get(exc.status_code, "error"),
+        detail=str(exc),
+    )
+    return problem_response(body, headers)
+
+
+def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return problem_response(problem_body(status=404, code="not_found", detail="Not found."))
+
+
+def _unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
+    logger.exception("api.unhandled_error", layer="v2")
+    return problem_response(
+        problem_body(status=500, code="server_error", detail="An unexpected error occurred.")
+    )
+
+
+def install_problem_handlers(api: NinjaAPI) -> None:
+    """Replace Ninja's default handlers with the shared problem+json mapping."""
+    handlers: dict[type[Exception], Any] = {
+        Exception: _unhandled,
+        Http404: _not_found,
+        HttpError: _http_error,
+        ValidationError: _validation_error,
+        ApplicationError: _application_error,
+    }
+    for exception_class, handler in handlers.items():
+        api.add_exception_handler(exception_class, handler)

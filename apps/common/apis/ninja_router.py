@@ -1,0 +1,23 @@
+"""v2 service metadata (a cheap, unauthenticated endpoint clients use to find the API)."""
+
+from django.conf import settings
+from ninja import Router, Schema
+
+from apps.common.selectors import service_meta
+
+router = Router(tags=["meta"])
+
+
+class MetaOut(Schema):
+    name: str
+    version: str
+    api: str
+    environment: str
+
+
+@router.get("/meta/", response=MetaOut, auth=None, summary="Service name and version")
+async def meta(request: object) -> MetaOut:
+    """Who answers here: the service name, its version and which API layer this is."""
+    return MetaOut(
+        **service_meta(api="v2"), environment=settings.SETTINGS_MODULE.rsplit(".", 1)[-1]
+    )

@@ -1,0 +1,26 @@
+"""Django-level 404/500 handlers: problem+json under /api/, Django's pages elsewhere."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views import defaults
+
+from apps.common.problems import problem_body, problem_response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_aware_404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return problem_response(problem_body(status=404, code="not_found", detail="Not found."))
+    return defaults.page_not_found(request, exception)
+
+
+def api_aware_500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return problem_response(
+            problem_body(status=500, code="server_error", detail="An unexpected error occurred.")
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,70 @@
+"""RFC 9457 problem documents, shared by both API layers and the plain Django handlers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from django.http import HttpResponse
+
+from apps.common.errors import ApplicationError, FieldError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://fashionistar.dev/problems/"
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    errors: Iterable[FieldError] = (),
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build a problem document; the request id of the current request is included."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code.replace("_", "-"),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    field_errors = [error.as_dict() for error in errors]
+    if field_errors:
+        body["errors"] = field_errors
+    if extra:
+        body.update(extra)
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    return body
+
+
+def application_error_body(error: ApplicationError) -> dict[str, Any]:
+    return problem_body(
+        status=error.status,
+        code=error.code,
+        detail=error.message,
+        title=error.title,
+        errors=error.field_errors,
+        extra=error.details or None,
+    )
+
+
+def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(body, default=str),
+        status=body["status"],
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+    return response
+
+
+def retry_after_headers(error: ApplicationError) -> dict[str, str]:
+    retry_after = getattr(error, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}

@@ -1,0 +1,132 @@
+"""Typed settings read from the environment (12-factor), validated at start.
+
+Every variable is optional for the embedded local run; production refuses to start
+without the ones it needs (see ``config.settings.production``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class Env(BaseSettings):
+    """The environment variables FASHIONISTAR reads; README.md documents each one."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    DJANGO_SECRET_KEY: str = ""
+    DJANGO_DEBUG: bool = False
+    DJANGO_ALLOWED_HOSTS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    DJANGO_CSRF_TRUSTED_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    DATABASE_URL: str = ""
+    DATABASE_POOL_MIN_SIZE: int = Field(default=2, ge=0)
+    DATABASE_POOL_MAX_SIZE: int = Field(default=20, ge=1)
+    DATABASE_POOL_TIMEOUT: float = Field(default=5.0, gt=0)
+    DATABASE_PGBOUNCER: bool = False
+    REDIS_URL: str = ""
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = Field(default="json", pattern="^(json|console)$")
+    VAR_DIR: Path = BASE_DIR / "var"
+    EMAIL_URL: str = ""
+    DEFAULT_FROM_EMAIL: str = "FASHIONISTAR <no-reply@fashionistar.local>"
+
+    @field_validator("DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _known_database_scheme(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in DATABASE_ENGINES:
+            raise ValueError(f"scheme must be one of {sorted(DATABASE_ENGINES)}")
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("scheme must be redis://, rediss:// or unix://")
+        return value
+
+
+DATABASE_ENGINES = {
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "sqlite": "django.db.backends.sqlite3",
+}
+
+
+def database_from_url(
+    url: str, *, pool_min: int, pool_max: int, pool_timeout: float, pgbouncer: bool
+) -> dict[str, Any]:
+    """Turn ``DATABASE_URL`` into a Django ``DATABASES`` entry.
+
+    PostgreSQL gets psycopg's connection pool (sized for async views, where each request
+    may hold a connection on its own thread) unless it sits behind PgBouncer in transaction
+    mode, which pools for us and cannot keep server-side cursors or prepared statements.
+    """
+    parts = urlsplit(url)
+    engine = DATABASE_ENGINES[parts.scheme]
+    if engine.endswith("sqlite3"):
+        name = unquote(parts.path[1:] if parts.path.startswith("//") else parts.path)
+        return {"ENGINE": engine, "NAME": name or ":memory:"}
+    options: dict[str, Any] = dict(parse_qsl(parts.query))
+    config: dict[str, Any] = {
+        "ENGINE": engine,
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_HEALTH_CHECKS": True,
+    }
+    options.setdefault("connect_timeout", "5")
+    if pgbouncer:
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options["prepare_threshold"] = None
+    else:
+        options["pool"] = {"min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout}
+    config["OPTIONS"] = options
+    return config
+
+
+def mailer_from_url(url: str, var_dir: Path) -> dict[str, Any]:
+    """``EMAIL_URL`` (``smtp://user:pass@host:587?tls=1`` or ``smtps://…``) → a MAILERS entry.
+
+    With no URL every email is written as a file under ``var/mail/``.
+    """
+    if not url:
+        return {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(var_dir / "mail")},
+        }
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise ValueError("EMAIL_URL must start with smtp:// or smtps://")
+    query = dict(parse_qsl(parts.query))
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 587),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_ssl": parts.scheme == "smtps",
+            "use_tls": parts.scheme == "smtp" and query.get("tls", "1") not in {"0", "false"},
+            "timeout": 10,
+        },
+    }
+
+
+def load_env() -> Env:
+    return Env()

@@ -1,0 +1,19 @@
+"""The v2 API (Django Ninja, async): one NinjaAPI, one router per domain."""
+
+from ninja import NinjaAPI, Swagger
+
+from apps.common.apis.ninja_errors import install_problem_handlers
+from apps.common.apis.ninja_router import router as meta_router
+
+api = NinjaAPI(
+    title="FASHIONISTAR API v2",
+    version="2.0.0",
+    description="Customer API: accounts, catalogue, orders, payments, provider webhooks.",
+    urls_namespace="api-v2",
+    docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
+    docs_url="/docs/",
+    openapi_url="/openapi.json",
+)
+install_problem_handlers(api)
+
+api.add_router("/", meta_router)

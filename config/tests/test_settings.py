@@ -1,0 +1,87 @@
+"""Environment-driven settings: embedded defaults, switches, and production's refusals."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from config.env import Env, database_from_url, mailer_from_url
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
+    "DJANGO_SECRET_KEY": "p" * 20 + "roduction-secret-key-with-enough-entropy-" + "x7Q!z" * 4,
+    "DJANGO_ALLOWED_HOSTS": "api.fashionistar.dev,www.fashionistar.dev",
+    "DATABASE_URL": "postgres://app:secret@db:5432/fashionistar",
+    "REDIS_URL": "redis://cache:6379/0",
+    "EMAIL_URL": "smtp://mailer:pass@smtp.fashionistar.dev:587",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        env={**clean, **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_embedded_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in Env.model_fields:
+        monkeypatch.delenv(name, raising=False)
+
+    env = Env()
+
+    assert env.DATABASE_URL == ""
+    assert env.REDIS_URL == ""
+    assert mailer_from_url("", env.VAR_DIR)["OPTIONS"]["file_path"].endswith("var/mail")
+
+
+def test_postgres_url_gets_a_pool_and_pgbouncer_mode_disables_it() -> None:
+    url = "postgres://app:s%40cret@db.internal:6432/shop"
+
+    pooled = database_from_url(url, pool_min=2, pool_max=30, pool_timeout=5, pgbouncer=False)
+    bounced = database_from_url(url, pool_min=2, pool_max=30, pool_timeout=5, pgbouncer=True)
+
+    assert pooled["PASSWORD"] == "s@cret"
+    assert pooled["OPTIONS"]["pool"]["max_size"] == 30
+    assert "pool" not in bounced["OPTIONS"]
+    assert bounced["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert bounced["OPTIONS"]["prepare_threshold"] is None
+
+
+def test_unknown_database_scheme_is_refused_naming_the_variable() -> None:
+    with pytest.raises(ValueError, match="DATABASE_URL"):
+        Env(DATABASE_URL="mysql://root@localhost/shop")
+
+
+@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+def test_production_refuses_to_start_without(missing: str) -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert f"{missing} must be set in production" in result.stderr
+
+
+def test_production_refuses_a_weak_secret_key() -> None:
+    result = manage("check", **{**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "short"})
+
+    assert result.returncode != 0
+    assert "at least 50" in result.stderr
+
+
+def test_production_passes_the_deploy_check_without_warnings() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout

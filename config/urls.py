@@ -1,0 +1,26 @@
+"""URL wiring: /api/v1/ (DRF), /api/v2/ (Ninja), docs, health, admin."""
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from apps.common import health
+from apps.common.apis.plain_errors import api_aware_404, api_aware_500
+from config.ninja_api import api as v2
+
+v1_patterns: list[URLPattern | URLResolver] = [
+    path("", include("apps.common.apis.drf_urls")),
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="v1-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="v1-schema"), name="v1-docs"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(v1_patterns)),
+    path("api/v2/", v2.urls),
+    path("health/live/", health.live, name="health-live"),
+    path("health/ready/", health.ready, name="health-ready"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = api_aware_404
+handler500 = api_aware_500
