@@ -20,6 +20,7 @@ DEBUG = ENV.DJANGO_DEBUG
 ALLOWED_HOSTS: list[str] = ENV.DJANGO_ALLOWED_HOSTS
 CSRF_TRUSTED_ORIGINS: list[str] = ENV.DJANGO_CSRF_TRUSTED_ORIGINS
 VAR_DIR = ENV.VAR_DIR
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # local state: SQLite file, emails, static
 
 INSTALLED_APPS = [
     "django.contrib.admin",
