@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve worker test lint migrate seed lock clean
+.PHONY: help install run serve worker scheduler bench-tasks test lint migrate seed lock clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,8 +25,14 @@ run: install ## Migrate, seed demo data, serve the API on http://$(HOST):$(PORT)
 serve: install ## Serve the API only (no worker)
 	$(BIN)/granian --interface asginl --host $(HOST) --port $(PORT) config.asgi:application
 
-worker: install ## Run one task worker for all queues (critical before emails before analytics)
-	$(BIN)/python manage.py db_worker --queue-name '*' --no-reload
+worker: install ## Run one task worker (QUEUES='*' or e.g. critical; TASK_BACKEND=redis for Redis)
+	@scripts/worker.sh
+
+scheduler: install ## Run the recurring-job scheduler (safe to run several)
+	$(BIN)/python manage.py run_scheduler
+
+bench-tasks: install ## Task queue benchmark on Redis: enqueue→start p50/p95 and tasks/s, 2 workers
+	$(BIN)/python bench/tasks_bench.py
 
 test: install ## Lint, type-check, contracts, migrations check, and the test suite (SQLite, then PostgreSQL + Redis)
 	@scripts/test.sh

@@ -46,13 +46,15 @@ def redis_available() -> bool:
 
 @pytest.fixture(autouse=True)
 def _service_markers(request: pytest.FixtureRequest) -> None:
-    if request.node.get_closest_marker("postgres"):
-        _require(
-            connection.vendor == "postgresql",
-            "this test needs PostgreSQL: run `make test` (it runs the suite on PostgreSQL too)",
-        )
+    # `make test` runs the suite once on SQLite (service tests skip: they belong to the
+    # second pass) and once with DATABASE_URL/REDIS_URL set, where a configured service
+    # that does not answer fails the run under CI=true.
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("runs in the PostgreSQL pass of `make test` (DATABASE_URL=postgres://…)")
     if request.node.get_closest_marker("redis"):
-        _require(redis_available(), "this test needs Redis at REDIS_URL")
+        if not os.environ.get("REDIS_URL"):
+            pytest.skip("runs in the Redis pass of `make test` (REDIS_URL=redis://…)")
+        _require(redis_available(), f"Redis at {os.environ['REDIS_URL']} does not answer")
 
 
 @pytest.fixture(autouse=True)

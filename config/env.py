@@ -31,6 +31,8 @@ class Env(BaseSettings):
     DATABASE_POOL_TIMEOUT: float = Field(default=5.0, gt=0)
     DATABASE_PGBOUNCER: bool = False
     REDIS_URL: str = ""
+    TASK_BACKEND: str = Field(default="", pattern="^(|database|redis|immediate)$")
+    TASK_RETRY_BACKOFF_SCALE: float = Field(default=1.0, gt=0)
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: str = Field(default="json", pattern="^(json|console)$")
     VAR_DIR: Path = BASE_DIR / "var"
@@ -126,6 +128,28 @@ def mailer_from_url(url: str, var_dir: Path) -> dict[str, Any]:
             "timeout": 10,
         },
     }
+
+
+def tasks_config(backend: str, *, redis_url: str, queues: list[str]) -> dict[str, Any]:
+    """The ``TASKS`` setting: the database queue (embedded), Redis streams, or immediate."""
+    if backend == "redis":
+        if not redis_url:
+            raise ValueError("TASK_BACKEND=redis needs REDIS_URL")
+        return {
+            "BACKEND": "django_tasks_redis.RedisTaskBackend",
+            "QUEUES": queues,
+            "OPTIONS": {
+                "REDIS_URL": redis_url,
+                "REDIS_KEY_PREFIX": "fashionistar:tasks",
+                "REDIS_CLAIM_TIMEOUT": 120,
+                "REDIS_MAX_DELIVERIES": 5,
+                "REDIS_SOCKET_CONNECT_TIMEOUT": 5,
+                "REDIS_HEALTH_CHECK_INTERVAL": 30,
+            },
+        }
+    if backend == "immediate":
+        return {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": queues}
+    return {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": queues}
 
 
 def load_env() -> Env:

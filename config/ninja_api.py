@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI, Swagger
 
+from apps.catalog.apis.ninja_router import router as catalog_router
 from apps.common.apis.ninja_errors import install_problem_handlers
 from apps.common.apis.ninja_router import router as meta_router
 
@@ -17,3 +18,4 @@ api = NinjaAPI(
 install_problem_handlers(api)
 
 api.add_router("/", meta_router)
+api.add_router("/", catalog_router)

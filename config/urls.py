@@ -4,12 +4,15 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from apps.common import health
+from apps.common import health, metrics_view
 from apps.common.apis.plain_errors import api_aware_404, api_aware_500
 from config.ninja_api import api as v2
 
 v1_patterns: list[URLPattern | URLResolver] = [
     path("", include("apps.common.apis.drf_urls")),
+    path("", include("apps.vendors.apis.drf_urls")),
+    path("", include("apps.catalog.apis.drf_urls")),
+    path("", include("apps.inventory.apis.drf_urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="v1-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="v1-schema"), name="v1-docs"),
 ]
@@ -19,6 +22,7 @@ urlpatterns = [
     path("api/v2/", v2.urls),
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
+    path("metrics", metrics_view.metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The embedded local run: migrate, seed, then the ASGI server and a task worker in the
-# foreground. Ctrl-C (or SIGTERM) stops both.
+# The embedded local run: migrate, seed, then the ASGI server, a task worker and the
+# recurring-job scheduler in the foreground. Ctrl-C (or SIGTERM) stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -21,7 +21,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-$BIN/python manage.py db_worker --queue-name '*' --no-reload &
+scripts/worker.sh &
+pids+=($!)
+$BIN/python manage.py run_scheduler &
 pids+=($!)
 $BIN/granian --interface asginl --host "$HOST" --port "$PORT" --no-access-log config.asgi:application &
 pids+=($!)

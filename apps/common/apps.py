@@ -1,7 +1,23 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class CommonConfig(AppConfig):
     name = "apps.common"
     label = "common"
-    verbose_name = "Common"
+    verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from django.tasks.signals import task_enqueued
+
+        from apps.common import metrics
+        from apps.common.scheduler import schedule
+        from apps.common.tasks import housekeeping
+
+        def count_enqueued(sender: Any, task_result: Any, **kwargs: Any) -> None:
+            task = task_result.task
+            metrics.TASKS_ENQUEUED.labels(task.name, task.queue_name).inc()
+
+        task_enqueued.connect(count_enqueued, dispatch_uid="fashionistar.count_enqueued")
+        schedule("housekeeping", every=3600, task=housekeeping)

@@ -11,3 +11,44 @@ class BaseModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class FailedTask(BaseModel):
+    """A background task that gave up: its retries ran out or its failure was permanent.
+
+    Staff see these in the admin and can re-queue them once the cause is fixed.
+    """
+
+    task_path = models.CharField(max_length=255, db_index=True)
+    queue_name = models.CharField(max_length=64)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    attempts = models.PositiveIntegerField()
+    permanent = models.BooleanField(help_text="Failed in a way another attempt cannot fix")
+    error_class = models.CharField(max_length=255)
+    error_message = models.TextField()
+    traceback = models.TextField()
+    request_id = models.CharField(max_length=128, blank=True)
+    requeued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.task_path} after {self.attempts} attempt(s): {self.error_class}"
+
+
+class ScheduledRun(models.Model):
+    """One claimed tick of a recurring job; the unique pair makes each tick run once,
+    however many scheduler processes compete for it."""
+
+    job = models.CharField(max_length=100)
+    tick = models.BigIntegerField(help_text="Seconds since the epoch, floored to the interval")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+    claimed_by = models.CharField(max_length=128)
+
+    class Meta:
+        constraints = (models.UniqueConstraint(fields=("job", "tick"), name="scheduled_run_once"),)
+
+    def __str__(self) -> str:
+        return f"{self.job}@{self.tick}"

@@ -17,6 +17,8 @@ import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
+from apps.common import metrics
+
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 logger = structlog.get_logger("fashionistar.request")
@@ -75,12 +77,16 @@ class RequestIdMiddleware:
         user = getattr(request, "_cached_user", None)
         if user is not None and getattr(user, "is_authenticated", False):
             bind_user_id(user.pk)
+        elapsed = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = (match.route or match.view_name) if match else "unmatched"
+        metrics.REQUESTS.labels(request.method, route, str(response.status_code)).observe(elapsed)
         logger.info(
             "request.finished",
             method=request.method,
             path=request.path,
             status=response.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            duration_ms=round(elapsed * 1000, 2),
         )
         structlog.contextvars.clear_contextvars()
         return response

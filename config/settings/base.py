@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils.csp import CSP
 
-from config.env import BASE_DIR, database_from_url, load_env, mailer_from_url
+from config.env import BASE_DIR, database_from_url, load_env, mailer_from_url, tasks_config
 from config.logging import logging_config
 
 ENV = load_env()
@@ -35,8 +35,12 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks_db",
+    "django_tasks_redis",
     "apps.common",
     "apps.authentication",
+    "apps.vendors",
+    "apps.catalog",
+    "apps.inventory",
 ]
 
 MIDDLEWARE = [
@@ -111,11 +115,11 @@ else:
 # --- background work ----------------------------------------------------------------------
 TASK_QUEUES = ["critical", "emails", "analytics", "default"]
 TASKS: dict[str, dict[str, Any]] = {
-    "default": {
-        "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": TASK_QUEUES,
-    }
+    "default": tasks_config(
+        ENV.TASK_BACKEND or "database", redis_url=ENV.REDIS_URL, queues=TASK_QUEUES
+    )
 }
+TASK_RETRY_BACKOFF_SCALE = ENV.TASK_RETRY_BACKOFF_SCALE
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "authentication.User"
@@ -153,12 +157,12 @@ SERVER_EMAIL = ENV.DEFAULT_FROM_EMAIL
 
 # --- APIs -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.common.apis.drf_errors.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.apis.drf_schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -2,8 +2,9 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import tasks_config
 from config.settings.base import *  # noqa: F403
-from config.settings.base import ENV
+from config.settings.base import ENV, TASK_QUEUES
 
 
 def _require(name: str, value: object, why: str) -> None:
@@ -18,6 +19,12 @@ _require("DJANGO_ALLOWED_HOSTS", ENV.DJANGO_ALLOWED_HOSTS, "the host names the A
 _require("DATABASE_URL", ENV.DATABASE_URL, "production runs on PostgreSQL")
 _require("REDIS_URL", ENV.REDIS_URL, "cache and rate-limit counters are shared through Redis")
 _require("EMAIL_URL", ENV.EMAIL_URL, "emails go out through SMTP")
+
+TASKS = {
+    "default": tasks_config(
+        ENV.TASK_BACKEND or "redis", redis_url=ENV.REDIS_URL, queues=TASK_QUEUES
+    )
+}
 
 DEBUG = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -4,18 +4,34 @@
 runs it both ways).
 """
 
+import os
+
+from config.env import tasks_config
 from config.settings.base import *  # noqa: F403
-from config.settings.base import ENV
+from config.settings.base import DATABASES, ENV, TASK_QUEUES
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# Tasks run inline by default; the task-layer tests start real worker processes on the
+# database backend ("database") and, when REDIS_URL is set, on Redis ("redis").
 TASKS = {
-    "default": {
-        "BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
-        "QUEUES": ["critical", "emails", "analytics", "default"],
-    }
+    "default": tasks_config("immediate", redis_url="", queues=TASK_QUEUES),
+    "database": tasks_config("database", redis_url="", queues=TASK_QUEUES),
 }
+if ENV.REDIS_URL:
+    TASKS["redis"] = tasks_config("redis", redis_url=ENV.REDIS_URL, queues=TASK_QUEUES)
+    TASKS["redis"]["OPTIONS"].update(
+        REDIS_KEY_PREFIX=os.environ.setdefault(
+            "TEST_TASKS_PREFIX", f"fashionistar-test:{os.getpid()}"
+        ),
+        REDIS_CLAIM_TIMEOUT=3,
+        REDIS_BLOCK_TIMEOUT=200,
+    )
+TASK_RETRY_BACKOFF_SCALE = 0.005  # 60/120/240 s become 0.3/0.6/1.2 s
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory, so worker processes started by tests share the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(ENV.VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 VAR_DIR = ENV.VAR_DIR / "test"

@@ -64,12 +64,15 @@ def test_superuser_is_verified_staff() -> None:
 
 
 def test_seed_demo_is_repeatable() -> None:
-    call_command("seed_demo", stdout=None)
+    call_command("seed_demo", "--small", stdout=None)
+    seeded = User.objects.count()
     User.objects.filter(email="customer@example.com").update(full_name="Changed")
-    call_command("seed_demo", stdout=None)
+    call_command("seed_demo", "--small", stdout=None)
 
-    users = {user.email: user for user in User.objects.all()}
-    assert set(users) == {"customer@example.com", "vendor@example.com", "staff@example.com"}
+    assert User.objects.count() == seeded, "a second run adds nothing"
+    demo = ("customer@example.com", "vendor@example.com", "staff@example.com")
+    users = {user.email: user for user in User.objects.filter(email__in=demo)}
+    assert set(users) == set(demo)
     assert all(user.check_password(DEMO_PASSWORD) for user in users.values())
     assert users["staff@example.com"].is_staff
     assert users["vendor@example.com"].role == Role.VENDOR

@@ -53,7 +53,7 @@ def flatten_errors(detail: Any, prefix: str = "") -> list[FieldError]:
 
 
 def _field_error(field: str, message: Any) -> FieldError:
-    field = "body" if field in {"", "non_field_errors"} else field
+    field = field.removesuffix("non_field_errors").rstrip(".") or "body"
     return FieldError(field=field, message=str(message), code=getattr(message, "code", "invalid"))
 
 

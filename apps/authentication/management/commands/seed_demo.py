@@ -2,16 +2,38 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
+from apps.authentication.models import Role
 from apps.authentication.services import DEMO_PASSWORD, demo_accounts_ensure
+from apps.catalog.demo import catalog_seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts (and, as domains land, the demo catalogue and orders)."
+    help = "Create the demo accounts and the demo catalogue (and, as domains land, orders)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--small", action="store_true", help="A tiny catalogue (3 stores, 30 products)."
+        )
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed of the catalogue.")
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         users = demo_accounts_ensure()
         for user in users:
             self.stdout.write(f"  {user.email:<24} role={user.role}")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts ready (password {DEMO_PASSWORD!r})."))
+
+        vendor = next(user for user in users if user.role == Role.VENDOR)
+        size = {"stores": 3, "products": 30} if options["small"] else {}
+        catalogue = catalog_seed_demo(
+            vendor=vendor, seed=options["seed"], progress=not options["no_progress"], **size
+        )
+        verb = "created" if catalogue.created else "already there"
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo catalogue {verb}: {catalogue.stores} stores, {catalogue.products} "
+                f"products, {catalogue.variants} variants."
+            )
+        )

@@ -1,0 +1,128 @@
+"""v2: the public catalogue (async). Each endpoint makes one hop into a sync selector that
+returns plain data built from a fixed number of queries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from apps.catalog.selectors import (
+    DEFAULT_PAGE_SIZE,
+    category_tree,
+    product_get_public,
+    product_list_public,
+)
+from apps.common.apis.ninja_schemas import Problem
+
+router = Router(tags=["catalogue"])
+
+
+class ProductFiltersIn(Schema):
+    category: str | None = Field(
+        None, max_length=100, description="Category id or slug; includes its subcategories."
+    )
+    store: str | None = Field(None, max_length=140, description="Store id or slug.")
+    brand: str | None = Field(None, max_length=100)
+    size: str | None = Field(None, max_length=16, description="e.g. M, XL, EU 42, UK 7.5")
+    colour: str | None = Field(None, max_length=40, description="Colour name, e.g. Navy.")
+    min_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    max_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
+    q: str | None = Field(None, max_length=200, description="Words in name, brand or text.")
+    in_stock: bool = Field(False, description="Only products with a variant available now.")
+    sort: Literal["newest", "price_asc", "price_desc"] = "newest"
+    cursor: str | None = Field(None, max_length=500, description="`next` of the last page.")
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="Page size; above 100 gives 100.")
+
+
+class VariantOut(Schema):
+    id: int
+    sku: str
+    size: str
+    colour: str
+    colour_hex: str
+    price: Decimal
+    compare_at_price: Decimal | None
+    currency: str
+    available: int
+    in_stock: bool
+
+
+class StoreRefOut(Schema):
+    id: int
+    name: str
+    slug: str
+
+
+class CategoryRefOut(Schema):
+    id: int
+    name: str
+    slug: str
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    slug: str
+    brand: str
+    store: StoreRefOut
+    category: CategoryRefOut
+    images: list[str]
+    price_from: Decimal
+    currency: str | None
+    in_stock: bool
+    created_at: datetime
+    variants: list[VariantOut]
+
+
+class ProductDetailOut(ProductOut):
+    description: str
+
+
+class ProductPageOut(Schema):
+    items: list[ProductOut]
+    next: str | None = Field(description="Cursor of the next page; null on the last page.")
+
+
+class CategoryOut(Schema):
+    id: int
+    name: str
+    slug: str
+    children: list[CategoryOut]
+
+
+CategoryOut.model_rebuild()
+
+
+@router.get(
+    "/products/",
+    response={200: ProductPageOut, 422: Problem},
+    auth=None,
+    summary="Browse products",
+)
+async def product_list(request: HttpRequest, filters: Query[ProductFiltersIn]) -> dict[str, object]:
+    """Visible products (approved stores, active, with something for sale), filtered and
+    sorted, one cursor page at a time. Bad filters answer 422 naming the field."""
+    return await sync_to_async(product_list_public)(**filters.model_dump())
+
+
+@router.get(
+    "/products/{product_id}/",
+    response={200: ProductDetailOut, 404: Problem, 422: Problem},
+    auth=None,
+    summary="One product",
+)
+async def product_detail(request: HttpRequest, product_id: int) -> dict[str, object]:
+    """A visible product with its active variants and what is available of each; 404 for
+    an unknown or hidden product."""
+    return await sync_to_async(product_get_public)(product_id=product_id)
+
+
+@router.get("/categories/", response={200: list[CategoryOut]}, auth=None, summary="Categories")
+async def category_list(request: HttpRequest) -> list[dict[str, object]]:
+    """The category tree."""
+    return await sync_to_async(category_tree)()
