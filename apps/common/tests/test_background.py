@@ -156,3 +156,29 @@ def test_metrics_count_task_outcomes_and_queue_depth(client: Client, tmp_path: P
     assert 'fashionistar_tasks_total{outcome="succeeded",queue="default",task="flaky"}' in body
     assert 'route="health/live/",status="200"' in body
     assert queue_depths("database") == {"critical": 0, "emails": 0, "analytics": 0, "default": 1}
+
+
+def test_staff_see_failed_tasks_in_the_admin_and_requeue_them(
+    client: Client, tmp_path: Path
+) -> None:
+    from apps.authentication.models import User
+
+    staff = User.objects.create_superuser("ops@example.com", "a-Strong-pass-9")
+    log = tmp_path / "missing.log"
+    sample_tasks.missing_row.enqueue(str(log))
+    failed = FailedTask.objects.get()
+    client.force_login(staff)
+
+    listing = client.get("/admin/common/failedtask/")
+    assert listing.status_code == 200
+    assert "missing_row" in listing.content.decode()
+
+    response = client.post(
+        "/admin/common/failedtask/",
+        {"action": "requeue", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert attempts(log) == 2, "the task ran again"
+    failed.refresh_from_db()
+    assert failed.requeued_at is not None
