@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from apps.authentication.models import User
 from apps.catalog.models import SIZE_SET, Category, Colour, Product, Variant
 from apps.common.errors import FieldError, ValidationFailed
+from apps.common.slugs import unique_slug
 from apps.inventory.models import Stock, StockMovement
 from apps.inventory.services import stock_adjust, stock_initialise
 from apps.vendors.models import Store
@@ -212,16 +213,8 @@ def _check_variants(
 
 
 def _product_slug(*, store_id: int, name: str, exclude_id: int | None = None) -> str:
-    base = slugify(name)[:200] or "product"
-    taken = set(
-        Product.objects.filter(store_id=store_id, slug__startswith=base)
-        .exclude(pk=exclude_id or 0)
-        .values_list("slug", flat=True)
-    )
-    slug, counter = base, 2
-    while slug in taken:
-        slug, counter = f"{base}-{counter}", counter + 1
-    return slug
+    scope = Product.objects.filter(store_id=store_id)
+    return unique_slug(scope, name=name, max_length=200, fallback="product", exclude_id=exclude_id)
 
 
 def _write_variants(*, product: Product, cleaned: list[dict[str, Any]], actor: User | None) -> None:

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 from apps.authentication.models import Role, User
 from apps.common.errors import Conflict, ValidationFailed
 from apps.common.events import publish
+from apps.common.slugs import unique_slug
 from apps.vendors.events import StoreApproved, StoreCreated
 from apps.vendors.models import Store, StoreStatus
 from apps.vendors.selectors import store_get
@@ -36,16 +37,9 @@ def _clean_name(name: str) -> str:
 
 def store_slug_unique(*, name: str, exclude_id: int | None = None) -> str:
     """A URL slug for ``name`` that no other store uses (``name``, ``name-2``, …)."""
-    base = slugify(name)[:120] or "store"
-    taken = set(
-        Store.objects.filter(slug__startswith=base)
-        .exclude(pk=exclude_id or 0)
-        .values_list("slug", flat=True)
+    return unique_slug(
+        Store.objects.all(), name=name, max_length=120, fallback="store", exclude_id=exclude_id
     )
-    slug, counter = base, 2
-    while slug in taken:
-        slug, counter = f"{base}-{counter}", counter + 1
-    return slug
 
 
 @transaction.atomic
