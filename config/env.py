@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from apps.common.ratelimit import Rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,14 @@ class Env(BaseSettings):
     VAR_DIR: Path = BASE_DIR / "var"
     EMAIL_URL: str = ""
     DEFAULT_FROM_EMAIL: str = "FASHIONISTAR <no-reply@fashionistar.local>"
+    SUPPORT_EMAIL: str = "support@fashionistar.local"
+    AUTH_ACCESS_TOKEN_TTL: int = Field(default=900, ge=60, le=86400)
+    AUTH_REFRESH_TOKEN_TTL: int = Field(default=14 * 86400, ge=3600)
+    RATE_LIMIT_ANON: str = "100/hour"
+    RATE_LIMIT_USER: str = "1000/hour"
+    RATE_LIMIT_AUTH_IP: str = "30/10m"
+    RATE_LIMIT_AUTH_ACCOUNT: str = "10/hour"
+    TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
 
     @field_validator("DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", mode="before")
     @classmethod
@@ -58,6 +68,14 @@ class Env(BaseSettings):
     def _redis_scheme(cls, value: str) -> str:
         if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
             raise ValueError("scheme must be redis://, rediss:// or unix://")
+        return value
+
+    @field_validator(
+        "RATE_LIMIT_ANON", "RATE_LIMIT_USER", "RATE_LIMIT_AUTH_IP", "RATE_LIMIT_AUTH_ACCOUNT"
+    )
+    @classmethod
+    def _parsable_rate(cls, value: str) -> str:
+        Rate.parse(value)  # its ValueError names the accepted form
         return value
 
 

@@ -2,8 +2,10 @@
 
 from ninja import NinjaAPI, Swagger
 
+from apps.authentication.apis.ninja_router import router as accounts_router
 from apps.catalog.apis.ninja_router import router as catalog_router
 from apps.common.apis.ninja_errors import install_problem_handlers
+from apps.common.apis.throttles import NinjaRateThrottle
 from apps.common.apis.ninja_router import router as meta_router
 
 api = NinjaAPI(
@@ -14,8 +16,10 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None, "persistAuthorization": True}),
     docs_url="/docs/",
     openapi_url="/openapi.json",
+    throttle=[NinjaRateThrottle()],
 )
 install_problem_handlers(api)
 
 api.add_router("/", meta_router)
+api.add_router("/", accounts_router)
 api.add_router("/", catalog_router)

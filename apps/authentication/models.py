@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -89,3 +90,82 @@ class User(AbstractBaseUser, PermissionsMixin, BaseModel):
     @property
     def is_marketplace_staff(self) -> bool:
         return self.role == Role.STAFF or self.is_staff
+
+
+class CodePurpose(models.TextChoices):
+    REGISTRATION = "registration", "Email verification"
+    PASSWORD_RESET = "password_reset", "Password reset"
+    LOGIN = "login", "Second-factor login"
+
+
+class OneTimeCode(models.Model):
+    """An emailed 6-digit code, bound to one purpose and one address.
+
+    The code itself is never stored: ``code_hash`` is a keyed hash (server secret) of it,
+    and ``nonce`` lets the mailing task re-derive the code from the server secret, so a
+    retried or redelivered email carries the same code. A row is also written for a
+    request that mails nothing (unknown or already verified address, ``user`` empty): send
+    limits then count the same for every address and reveal nothing about accounts.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(max_length=254)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="one_time_codes"
+    )
+    purpose = models.CharField(max_length=16, choices=CodePurpose.choices)
+    nonce = models.CharField(max_length=64, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["email", "created_at"])]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(failed_attempts__lte=5), name="otp_attempts_at_most_5"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} code for {self.email}"
+
+
+class AuthSession(models.Model):
+    """One sign-in: the family of refresh tokens rotated from one login.
+
+    Access tokens name their session (``sid``); revoking the session (logout, password
+    reset, a replayed refresh token, deactivation) ends all of them.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=32, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["user", "revoked_at"])]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"
+
+
+class RefreshToken(models.Model):
+    """A refresh token, stored as its SHA-256 (the token is 256 random bits, so a plain
+    hash is enough). Each is single use: refreshing marks it used and issues the next."""
+
+    session = models.ForeignKey(AuthSession, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"refresh token of session {self.session_id}"

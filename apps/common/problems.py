@@ -65,6 +65,12 @@ def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None
     return response
 
 
-def retry_after_headers(error: ApplicationError) -> dict[str, str]:
+def error_headers(error: ApplicationError) -> dict[str, str]:
+    """``Retry-After`` for rate limits; the ``WWW-Authenticate`` challenge for 401s."""
+    headers: dict[str, str] = {}
     retry_after = getattr(error, "retry_after", None)
-    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return headers

@@ -128,6 +128,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+ACCESS_TOKEN_LIFETIME_SECONDS = ENV.AUTH_ACCESS_TOKEN_TTL
+REFRESH_TOKEN_LIFETIME_SECONDS = ENV.AUTH_REFRESH_TOKEN_TTL
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -154,16 +156,21 @@ SERVESTATIC_USE_FINDERS = True
 MAILERS = {"default": mailer_from_url(ENV.EMAIL_URL, VAR_DIR)}
 DEFAULT_FROM_EMAIL = ENV.DEFAULT_FROM_EMAIL
 SERVER_EMAIL = ENV.DEFAULT_FROM_EMAIL
+SUPPORT_EMAIL = ENV.SUPPORT_EMAIL
 
 # --- APIs -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apps.authentication.apis.drf_auth.BearerAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.common.apis.drf_errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "apps.common.apis.drf_schema.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["apps.common.apis.throttles.DrfRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "FASHIONISTAR API v1",
@@ -176,6 +183,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
 }
 NINJA_PAGINATION_MAX_LIMIT = 100
+# Counted in the default cache by apps.common.ratelimit, shared by v1 and v2. "anon" is
+# per client address, "user" per signed-in user; "auth_ip" / "auth_account" are the
+# stricter limits of the sign-in paths, per address and per account.
+RATE_LIMITS = {
+    "anon": ENV.RATE_LIMIT_ANON,
+    "user": ENV.RATE_LIMIT_USER,
+    "auth_ip": ENV.RATE_LIMIT_AUTH_IP,
+    "auth_account": ENV.RATE_LIMIT_AUTH_ACCOUNT,
+}
+RATE_LIMIT_KEY_PREFIX = "ratelimit"
+# How many reverse proxies in front of the app append to X-Forwarded-For (apps.common.http).
+TRUSTED_PROXY_COUNT = ENV.TRUSTED_PROXY_COUNT
 
 # --- logging ----------------------------------------------------------------------------
 LOGGING = logging_config(level=ENV.LOG_LEVEL, fmt=ENV.LOG_FORMAT)

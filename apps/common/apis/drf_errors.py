@@ -15,7 +15,7 @@ from apps.common.problems import (
     application_error_body,
     problem_body,
     problem_response,
-    retry_after_headers,
+    error_headers,
 )
 
 logger = structlog.get_logger(__name__)
@@ -59,7 +59,7 @@ def _field_error(field: str, message: Any) -> FieldError:
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
     if isinstance(exc, ApplicationError):
-        return problem_response(application_error_body(exc), retry_after_headers(exc))
+        return problem_response(application_error_body(exc), error_headers(exc))
     if isinstance(exc, DjangoValidationError):
         exc = drf.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}

@@ -14,7 +14,7 @@ from apps.common.problems import (
     application_error_body,
     problem_body,
     problem_response,
-    retry_after_headers,
+    error_headers,
 )
 
 logger = structlog.get_logger(__name__)
@@ -67,7 +67,7 @@ def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpRespons
 
 
 def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    return problem_response(application_error_body(exc), retry_after_headers(exc))
+    return problem_response(application_error_body(exc), error_headers(exc))
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:

@@ -1,0 +1,83 @@
+"""Throttle hooks for both API layers over the one shared-cache limiter.
+
+The ``anon`` and ``user`` scopes are the same counters on v1 and v2: a user's hourly
+allowance is spent across both APIs together, and so is an address's.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.throttling import BaseThrottle as NinjaBaseThrottle
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle as DrfBaseThrottle
+
+from apps.common.http import client_ip
+from apps.common.ratelimit import RateLimitUsage, rate_for, rate_limit_consume
+
+
+def _consume(scope: str, ident: str) -> RateLimitUsage:
+    return rate_limit_consume(scope, ident, rate_for(scope))
+
+
+class _NinjaThrottle(NinjaBaseThrottle):
+    """Keeps the last refusal's wait per thread: Ninja shares one throttle instance between
+    all requests and calls ``wait()`` right after ``allow_request()`` with no await in
+    between, so a thread-local value always belongs to the request being refused."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def _remember(self, usage: RateLimitUsage) -> bool:
+        self._local.retry_after = usage.retry_after
+        return usage.allowed
+
+    def wait(self) -> float | None:
+        retry_after: int | None = getattr(self._local, "retry_after", None)
+        return retry_after
+
+
+class NinjaRateThrottle(_NinjaThrottle):
+    """The default v2 limit: per user when the operation authenticated one (its auth
+    result carries ``user_id``), otherwise per client address."""
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        user_id = getattr(getattr(request, "auth", None), "user_id", None)
+        if user_id:
+            usage = _consume("user", str(user_id))
+        else:
+            usage = _consume("anon", client_ip(request))
+        return self._remember(usage)
+
+
+class NinjaAuthIpThrottle(_NinjaThrottle):
+    """The stricter per-address limit for sign-in, sign-up and password-reset operations;
+    attach it next to :class:`NinjaRateThrottle` (an operation's ``throttle=`` replaces
+    the API's default list)."""
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        return self._remember(_consume("auth_ip", client_ip(request)))
+
+
+class DrfRateThrottle(DrfBaseThrottle):
+    """The default v1 limit: per signed-in user, otherwise per client address.
+
+    DRF makes a new instance per request, so the wait can live on the instance.
+    """
+
+    def __init__(self) -> None:
+        self._retry_after: int | None = None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if user is not None and user.is_authenticated:
+            usage = _consume("user", str(user.pk))
+        else:
+            usage = _consume("anon", client_ip(request))
+        self._retry_after = usage.retry_after
+        return usage.allowed
+
+    def wait(self) -> float | None:
+        return self._retry_after
