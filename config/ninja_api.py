@@ -5,8 +5,8 @@ from ninja import NinjaAPI, Swagger
 from apps.authentication.apis.ninja_router import router as accounts_router
 from apps.catalog.apis.ninja_router import router as catalog_router
 from apps.common.apis.ninja_errors import install_problem_handlers
-from apps.common.apis.throttles import NinjaRateThrottle
 from apps.common.apis.ninja_router import router as meta_router
+from apps.common.apis.throttles import NinjaRateThrottle
 
 api = NinjaAPI(
     title="FASHIONISTAR API v2",

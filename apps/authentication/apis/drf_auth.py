@@ -26,7 +26,9 @@ class BearerAuthentication(BaseAuthentication):
         try:
             token = parts[1].decode("ascii")
         except UnicodeDecodeError as error:
-            raise NotAuthenticated("The access token is not valid.", code="token_invalid") from error
+            raise NotAuthenticated(
+                "The access token is not valid.", code="token_invalid"
+            ) from error
         principal = access_token_verify(token)
         user = User.objects.filter(pk=principal.user_id, is_active=True).first()
         if user is None:

@@ -39,10 +39,11 @@ class OptionalBearerAuth(HttpBearer):
     """Public endpoints: a valid token identifies the caller (for per-user rate limits),
     no token or a stale one browses anonymously."""
 
-    def __call__(self, request: HttpRequest):  # type: ignore[no-untyped-def]
-        if not request.headers.get(self.header):
+    async def __call__(self, request: HttpRequest) -> AccessPrincipal | Anonymous:
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if scheme.lower() != self.openapi_scheme or not token.strip():
             return ANONYMOUS
-        return super().__call__(request)
+        return await self.authenticate(request, token.strip())
 
     async def authenticate(self, request: HttpRequest, token: str) -> AccessPrincipal | Anonymous:
         try:

@@ -10,6 +10,7 @@ from uuid import UUID
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from ninja.throttling import BaseThrottle
 
 from apps.authentication import services
 from apps.authentication.apis.ninja_auth import bearer_auth
@@ -25,7 +26,7 @@ from apps.common.http import client_ip
 router = Router(tags=["accounts"])
 
 # Auth endpoints: the general per-IP/per-user limit plus a stricter one per IP.
-AUTH_THROTTLES = [NinjaRateThrottle(), NinjaAuthIpThrottle()]
+AUTH_THROTTLES: list[BaseThrottle] = [NinjaRateThrottle(), NinjaAuthIpThrottle()]
 CODE_PATTERN = r"^\s*\d{6}\s*$"
 CODE_SENT = "If the address needs a code, it is on its way; codes are valid for 10 minutes."
 
@@ -90,7 +91,7 @@ class RefreshIn(Schema):
 class TokensOut(Schema):
     access: str
     refresh: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name, not a secret
     expires_in: int = Field(description="Seconds the access token stays valid.")
     user: ProfileOut
 
@@ -202,8 +203,14 @@ async def resend_code(request: HttpRequest, payload: EmailIn) -> Status:
 
 @router.post(
     "/auth/login/",
-    response={200: TokensOut, 202: ChallengeOut, 401: Problem, 403: Problem, 422: Problem,
-              429: Problem},
+    response={
+        200: TokensOut,
+        202: ChallengeOut,
+        401: Problem,
+        403: Problem,
+        422: Problem,
+        429: Problem,
+    },
     auth=None,
     throttle=AUTH_THROTTLES,
     summary="Sign in",
@@ -287,7 +294,9 @@ async def password_reset(request: HttpRequest, payload: EmailIn) -> Status:
     throttle=AUTH_THROTTLES,
     summary="Set a new password with the reset code",
 )
-async def password_reset_confirm(request: HttpRequest, payload: PasswordResetConfirmIn) -> DetailOut:
+async def password_reset_confirm(
+    request: HttpRequest, payload: PasswordResetConfirmIn
+) -> DetailOut:
     """Sets the password, signs every session out and emails the owner."""
     await sync_to_async(services.password_reset_confirm)(
         email=payload.email, code=_strip(payload.code), new_password=payload.new_password
@@ -295,8 +304,9 @@ async def password_reset_confirm(request: HttpRequest, payload: PasswordResetCon
     return DetailOut(detail="Your password was changed; sign in with the new one.")
 
 
-@router.get("/auth/me/", response={200: ProfileOut, 401: Problem}, auth=bearer_auth,
-            summary="My profile")
+@router.get(
+    "/auth/me/", response={200: ProfileOut, 401: Problem}, auth=bearer_auth, summary="My profile"
+)
 async def me(request: HttpRequest) -> User:
     """The signed-in account."""
     return await sync_to_async(user_get_active)(user_id=_principal(request).user_id)

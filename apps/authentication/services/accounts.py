@@ -39,7 +39,9 @@ def _clean_email(email: str, field: str = "email") -> str:
     try:
         validate_email(email)
     except DjangoValidationError as error:
-        raise ValidationFailed.for_field(field, "Enter a valid email address.", "invalid") from error
+        raise ValidationFailed.for_field(
+            field, "Enter a valid email address.", "invalid"
+        ) from error
     return email
 
 
@@ -61,7 +63,9 @@ def _check_password(password: str, *, user: User, field: str) -> None:
     except DjangoValidationError as error:
         raise ValidationFailed(
             "The password is too weak.",
-            field_errors=[FieldError(field, message, "weak_password") for message in error.messages],
+            field_errors=[
+                FieldError(field, message, "weak_password") for message in error.messages
+            ],
         ) from error
 
 
@@ -82,9 +86,7 @@ def user_register(
     email = _clean_email(email)
     full_name = _clean_full_name(full_name)
     if role not in SELF_SERVICE_ROLES:
-        raise ValidationFailed.for_field(
-            "role", "Choose 'customer' or 'vendor'.", "invalid_choice"
-        )
+        raise ValidationFailed.for_field("role", "Choose 'customer' or 'vendor'.", "invalid_choice")
     candidate = User(email=email, full_name=full_name, role=role)
     _check_password(password, user=candidate, field="password")
     taken = Conflict(
@@ -106,7 +108,9 @@ def user_register(
                         field_errors=[replace(e, field="store_name") for e in error.field_errors],
                     ) from error
             # Registration happens once per address, so it is not held to the send limits.
-            code_issue(email=email, purpose=CodePurpose.REGISTRATION, user=user, enforce_limits=False)
+            code_issue(
+                email=email, purpose=CodePurpose.REGISTRATION, user=user, enforce_limits=False
+            )
     except IntegrityError as error:  # a concurrent registration of the same address won
         raise taken from error
     logger.info("auth.registered", user_id=user.pk, role=role)
@@ -167,7 +171,8 @@ def password_reset_confirm(*, email: str, code: str, new_password: str) -> User:
     rate_limit_hit("password-reset-confirm", email, rate_for("auth_account"))
     code_row = code_latest_live(email=email, purpose=CodePurpose.PASSWORD_RESET)
     _check_password(
-        new_password, user=code_row.user if code_row and code_row.user else User(email=email),
+        new_password,
+        user=code_row.user if code_row and code_row.user else User(email=email),
         field="new_password",
     )
     user = code_consume(code_row=code_row, code=code)

@@ -155,9 +155,7 @@ def tokens_refresh(*, refresh: str) -> TokenPair:
         if not user.is_active:
             raise NotAuthenticated("The refresh token is not valid.", code="refresh_invalid")
         # The conditional update is the single-use guarantee under concurrency.
-        claimed = RefreshToken.objects.filter(pk=row.pk, used_at__isnull=True).update(
-            used_at=now
-        )
+        claimed = RefreshToken.objects.filter(pk=row.pk, used_at__isnull=True).update(used_at=now)
         if claimed:
             AuthSession.objects.filter(pk=session.pk).update(last_refreshed_at=now)
             return _pair(session, user, _new_refresh(session))

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from apps.authentication.apis.ninja_auth import optional_bearer_auth
 from apps.catalog.selectors import (
     DEFAULT_PAGE_SIZE,
     category_tree,
@@ -101,7 +102,7 @@ CategoryOut.model_rebuild()
 @router.get(
     "/products/",
     response={200: ProductPageOut, 422: Problem},
-    auth=None,
+    auth=optional_bearer_auth,
     summary="Browse products",
 )
 async def product_list(request: HttpRequest, filters: Query[ProductFiltersIn]) -> dict[str, object]:
@@ -113,7 +114,7 @@ async def product_list(request: HttpRequest, filters: Query[ProductFiltersIn]) -
 @router.get(
     "/products/{product_id}/",
     response={200: ProductDetailOut, 404: Problem, 422: Problem},
-    auth=None,
+    auth=optional_bearer_auth,
     summary="One product",
 )
 async def product_detail(request: HttpRequest, product_id: int) -> dict[str, object]:
@@ -122,7 +123,12 @@ async def product_detail(request: HttpRequest, product_id: int) -> dict[str, obj
     return await sync_to_async(product_get_public)(product_id=product_id)
 
 
-@router.get("/categories/", response={200: list[CategoryOut]}, auth=None, summary="Categories")
+@router.get(
+    "/categories/",
+    response={200: list[CategoryOut]},
+    auth=optional_bearer_auth,
+    summary="Categories",
+)
 async def category_list(request: HttpRequest) -> list[dict[str, object]]:
     """The category tree."""
     return await sync_to_async(category_tree)()

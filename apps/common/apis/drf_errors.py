@@ -13,9 +13,9 @@ from rest_framework import exceptions as drf
 from apps.common.errors import ApplicationError, FieldError
 from apps.common.problems import (
     application_error_body,
+    error_headers,
     problem_body,
     problem_response,
-    error_headers,
 )
 
 logger = structlog.get_logger(__name__)

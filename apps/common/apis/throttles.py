@@ -46,10 +46,8 @@ class NinjaRateThrottle(_NinjaThrottle):
     def allow_request(self, request: HttpRequest) -> bool:
         user_id = getattr(getattr(request, "auth", None), "user_id", None)
         if user_id:
-            usage = _consume("user", str(user_id))
-        else:
-            usage = _consume("anon", client_ip(request))
-        return self._remember(usage)
+            return self._remember(_consume("user", str(user_id)))
+        return self._remember(_consume("anon", client_ip(request)))
 
 
 class NinjaAuthIpThrottle(_NinjaThrottle):
