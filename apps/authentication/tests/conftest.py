@@ -34,7 +34,12 @@ class Api:
         if token:
             headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
         with self.capture(execute=True):
-            return self.client.post(path, body or {}, content_type="application/json", **headers)
+            return self.client.post(
+                path,
+                body or {},
+                content_type="application/json",
+                **headers,  # type: ignore[arg-type]
+            )
 
     def patch(self, path: str, body: dict[str, Any], token: str) -> Any:
         with self.capture(execute=True):
@@ -43,8 +48,9 @@ class Api:
             )
 
     def get(self, path: str, token: str | None = None) -> Any:
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
-        return self.client.get(path, **headers)
+        if token:
+            return self.client.get(path, HTTP_AUTHORIZATION=f"Bearer {token}")
+        return self.client.get(path)
 
 
 @pytest.fixture

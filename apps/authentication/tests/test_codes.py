@@ -139,14 +139,14 @@ def test_at_most_five_codes_per_hour_per_address(api: Api, time_machine: Any) ->
 
 def _database_text() -> str:
     """Every value in every table of the project and the task backend, as one string."""
-    chunks = []
+    chunks: list[str] = []
     with connection.cursor() as cursor:
         for model in apps.get_models():
             table = model._meta.db_table
             if table not in connection.introspection.table_names():
                 continue
             text_columns = [
-                field.column
+                str(field.column)
                 for field in model._meta.concrete_fields
                 if field.get_internal_type()
                 in {"CharField", "TextField", "JSONField", "EmailField", "SlugField", "BinaryField"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core import mail
 
@@ -165,7 +167,7 @@ def test_a_wrong_code_does_not_verify(api: Api) -> None:
     assert not User.objects.get(email="ada@example.com").is_email_verified
 
 
-def test_resend_mails_a_new_code_and_the_old_one_stops_working(api: Api, time_machine) -> None:  # type: ignore[no-untyped-def]
+def test_resend_mails_a_new_code_and_the_old_one_stops_working(api: Api, time_machine: Any) -> None:
     time_machine.move_to("2026-11-22 10:00:00Z", tick=False)
     register(api)
     first = last_code("ada@example.com")
@@ -182,7 +184,7 @@ def test_resend_mails_a_new_code_and_the_old_one_stops_working(api: Api, time_ma
     assert new.status_code == 200
 
 
-def test_resend_to_a_verified_account_sends_nothing(api: Api, time_machine) -> None:  # type: ignore[no-untyped-def]
+def test_resend_to_a_verified_account_sends_nothing(api: Api, time_machine: Any) -> None:
     UserFactory.create(email="grace@example.com")
 
     response = api.post("/api/v2/auth/resend-code/", {"email": "grace@example.com"})
