@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -74,3 +75,10 @@ def error_headers(error: ApplicationError) -> dict[str, str]:
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return headers
+
+
+def throttled_detail(wait: float | None) -> str:
+    """The one wording of a rate-limit refusal on every layer."""
+    if wait is None:
+        return "Too many requests; try again later."
+    return f"Too many requests; try again in {max(math.ceil(wait), 1)} seconds."

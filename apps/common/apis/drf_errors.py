@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -16,6 +17,7 @@ from apps.common.problems import (
     error_headers,
     problem_body,
     problem_response,
+    throttled_detail,
 )
 
 logger = structlog.get_logger(__name__)
@@ -82,13 +84,13 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
         headers: dict[str, str] = {}
         wait = getattr(exc, "wait", None)
         if isinstance(exc, drf.Throttled) and wait is not None:
-            headers["Retry-After"] = str(int(wait) + 1)
+            headers["Retry-After"] = str(math.ceil(wait))
         if isinstance(exc, (drf.NotAuthenticated, drf.AuthenticationFailed)):
             headers["WWW-Authenticate"] = 'Bearer realm="api"'
         body = problem_body(
             status=exc.status_code,
             code=_DRF_CODES.get(type(exc), exc.default_code),
-            detail=str(exc.detail),
+            detail=throttled_detail(wait) if isinstance(exc, drf.Throttled) else str(exc.detail),
         )
         return problem_response(body, headers)
     logger.exception("api.unhandled_error", layer="v1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -15,6 +16,7 @@ from apps.common.problems import (
     error_headers,
     problem_body,
     problem_response,
+    throttled_detail,
 )
 
 logger = structlog.get_logger(__name__)
@@ -73,13 +75,13 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(int(exc.wait) + 1)
+        headers["Retry-After"] = str(math.ceil(exc.wait))
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     body = problem_body(
         status=exc.status_code,
         code=_HTTP_CODES.get(exc.status_code, "error"),
-        detail=str(exc),
+        detail=throttled_detail(exc.wait) if isinstance(exc, Throttled) else str(exc),
     )
     return problem_response(body, headers)
 
