@@ -43,6 +43,7 @@ class Env(BaseSettings):
     SUPPORT_EMAIL: str = "support@fashionistar.local"
     AUTH_ACCESS_TOKEN_TTL: int = Field(default=900, ge=60, le=86400)
     AUTH_REFRESH_TOKEN_TTL: int = Field(default=14 * 86400, ge=3600)
+    ORDER_RESERVATION_MINUTES: int = Field(default=30, ge=1, le=7 * 24 * 60)
     RATE_LIMIT_ANON: str = "100/hour"
     RATE_LIMIT_USER: str = "1000/hour"
     RATE_LIMIT_AUTH_IP: str = "30/10m"

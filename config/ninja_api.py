@@ -7,6 +7,7 @@ from apps.catalog.apis.ninja_router import router as catalog_router
 from apps.common.apis.ninja_errors import install_problem_handlers
 from apps.common.apis.ninja_router import router as meta_router
 from apps.common.apis.throttles import NinjaRateThrottle
+from apps.orders.apis.ninja_router import router as orders_router
 
 api = NinjaAPI(
     title="FASHIONISTAR API v2",
@@ -23,3 +24,4 @@ install_problem_handlers(api)
 api.add_router("/", meta_router)
 api.add_router("/", accounts_router)
 api.add_router("/", catalog_router)
+api.add_router("/", orders_router)

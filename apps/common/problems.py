@@ -37,8 +37,8 @@ def problem_body(
     field_errors = [error.as_dict() for error in errors]
     if field_errors:
         body["errors"] = field_errors
-    if extra:
-        body.update(extra)
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)  # details never overwrite the standard members
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if request_id:
         body["request_id"] = request_id

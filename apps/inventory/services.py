@@ -178,3 +178,30 @@ def stock_release(
                 actor=actor,
                 order_id=order_id,
             )
+
+
+@transaction.atomic
+def stock_commit(
+    *, items: Iterable[tuple[int, int]], order_id: int | None, actor: User | None = None
+) -> None:
+    """Turn reserved units into sold ones (an order was paid): on hand and reserved both
+    drop. Raises ``Conflict`` (``reservation_missing``) if a reservation is not there,
+    which would mean the order's stock was already released."""
+    for variant_id, quantity in sorted(items):
+        updated = Stock.objects.filter(
+            variant_id=variant_id, reserved__gte=quantity, on_hand__gte=quantity
+        ).update(on_hand=F("on_hand") - quantity, reserved=F("reserved") - quantity)
+        if not updated:
+            raise Conflict(
+                "The order's stock is no longer reserved.",
+                code="reservation_missing",
+                details={"variant_id": variant_id},
+            )
+        _record(
+            variant_id=variant_id,
+            on_hand_delta=-quantity,
+            reserved_delta=-quantity,
+            reason=MovementReason.SOLD,
+            actor=actor,
+            order_id=order_id,
+        )

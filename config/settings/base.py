@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.vendors",
     "apps.catalog",
     "apps.inventory",
+    "apps.orders",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,9 @@ PASSWORD_HASHERS = [
 ]
 ACCESS_TOKEN_LIFETIME_SECONDS = ENV.AUTH_ACCESS_TOKEN_TTL
 REFRESH_TOKEN_LIFETIME_SECONDS = ENV.AUTH_REFRESH_TOKEN_TTL
+
+# --- orders -------------------------------------------------------------------------------
+ORDER_RESERVATION_MINUTES = ENV.ORDER_RESERVATION_MINUTES
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

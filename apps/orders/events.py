@@ -1,0 +1,27 @@
+"""Order events (ids and values only), published after the transaction commits."""
+
+from __future__ import annotations
+
+from apps.common.events import Event
+
+
+class OrderCreated(Event):
+    name = "orders.created"
+    order_id: int
+    customer_id: int
+
+
+class OrderCancelled(Event):
+    name = "orders.cancelled"
+    order_id: int
+    reason: str
+
+
+class OrderPaid(Event):
+    name = "orders.paid"
+    order_id: int
+
+
+class OrderFulfilled(Event):
+    name = "orders.fulfilled"
+    order_id: int

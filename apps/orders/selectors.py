@@ -1,0 +1,138 @@
+"""Reads on orders: a customer's own orders, a vendor's order lines."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from apps.common.errors import NotFound, ValidationFailed
+from apps.orders.models import Order, OrderLine, OrderStatus
+from apps.vendors.models import Store
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def _line_data(line: OrderLine) -> dict[str, Any]:
+    return {
+        "id": line.pk,
+        "variant_id": line.variant_id,
+        "product_name": line.product_name,
+        "sku": line.sku,
+        "size": line.size,
+        "colour": line.colour,
+        "unit_price": line.unit_price,
+        "quantity": line.quantity,
+        "line_total": line.line_total,
+        "fulfilled": line.fulfilled_at is not None,
+    }
+
+
+def _payments_data(order: Order) -> list[dict[str, Any]]:
+    payments = getattr(order, "payments", None)
+    if payments is None:
+        return []
+    return [
+        {
+            "id": payment.pk,
+            "provider": payment.provider,
+            "reference": payment.reference,
+            "amount": payment.amount,
+            "currency": payment.currency,
+            "status": payment.status,
+            "created_at": payment.created_at,
+        }
+        for payment in payments.all()
+    ]
+
+
+def order_data(order: Order, *, with_payments: bool = False) -> dict[str, Any]:
+    """The customer-facing shape of an order (lines must be prefetched)."""
+    data = {
+        "id": order.pk,
+        "order_number": order.order_number,
+        "status": order.status,
+        "total_amount": order.total_amount,
+        "currency": order.currency,
+        "delivery_address": order.delivery_address,
+        "customer_notes": order.customer_notes,
+        "created_at": order.created_at,
+        "reserved_until": order.reserved_until
+        if order.status == OrderStatus.PENDING_PAYMENT
+        else None,
+        "paid_at": order.paid_at,
+        "cancelled_at": order.cancelled_at,
+        "items": [_line_data(line) for line in order.lines.all()],
+    }
+    if with_payments:
+        data["payments"] = _payments_data(order)
+    return data
+
+
+def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
+    return orders.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("id")))
+
+
+def order_get_for_customer(*, customer_id: int, order_id: int) -> dict[str, Any]:
+    """One of the customer's orders with lines and payments; any other order is
+    ``NotFound`` (never a hint that it exists)."""
+    order = _with_lines(Order.objects.filter(pk=order_id, customer_id=customer_id)).first()
+    if order is None:
+        raise NotFound("Order not found.", code="order_not_found")
+    return order_data(order, with_payments=True)
+
+
+def order_list_for_customer(
+    *, customer_id: int, status: str | None = None, offset: int = 0, limit: int = DEFAULT_PAGE_SIZE
+) -> dict[str, Any]:
+    """The customer's orders, newest first, one page: ``{items, count, next_offset}``."""
+    if status is not None and status not in OrderStatus.values:
+        raise ValidationFailed.for_field(
+            "status", f"One of: {', '.join(OrderStatus.values)}.", "invalid_choice"
+        )
+    limit = min(max(limit, 1), MAX_PAGE_SIZE)
+    orders = Order.objects.filter(customer_id=customer_id)
+    if status:
+        orders = orders.filter(status=status)
+    count = orders.count()
+    page = list(_with_lines(orders.order_by("-created_at", "-id"))[offset : offset + limit])
+    next_offset = offset + limit if offset + limit < count else None
+    return {
+        "items": [order_data(order) for order in page],
+        "count": count,
+        "next_offset": next_offset,
+    }
+
+
+def order_lines_for_store(
+    *,
+    store: Store | None,
+    status: str | None = None,
+    fulfilled: bool | None = None,
+    created_from: date | None = None,
+    created_to: date | None = None,
+) -> QuerySet[OrderLine]:
+    """Order lines of ``store``'s products (``None``: staff, every store), newest first,
+    filtered by the order's status, fulfilment and the order's date (inclusive)."""
+    if status is not None and status not in OrderStatus.values:
+        raise ValidationFailed.for_field(
+            "status", f"One of: {', '.join(OrderStatus.values)}.", "invalid_choice"
+        )
+    if created_from and created_to and created_from > created_to:
+        raise ValidationFailed.for_field(
+            "created_to", "Must not be before created_from.", "invalid_range"
+        )
+    lines = OrderLine.objects.select_related("order").order_by("-order__created_at", "-id")
+    if store is not None:
+        lines = lines.filter(store=store)
+    if status:
+        lines = lines.filter(order__status=status)
+    if fulfilled is not None:
+        lines = lines.filter(fulfilled_at__isnull=not fulfilled)
+    if created_from:
+        lines = lines.filter(order__created_at__date__gte=created_from)
+    if created_to:
+        lines = lines.filter(order__created_at__date__lte=created_to)
+    return lines

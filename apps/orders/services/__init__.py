@@ -1,0 +1,20 @@
+"""Writes on orders: placement, lifecycle, fulfilment."""
+
+from apps.orders.services.lifecycle import (
+    order_cancel,
+    order_expire,
+    order_line_fulfil,
+    order_mark_delivered,
+    order_mark_paid,
+)
+from apps.orders.services.placement import OrderItem, order_create
+
+__all__ = [
+    "OrderItem",
+    "order_cancel",
+    "order_create",
+    "order_expire",
+    "order_line_fulfil",
+    "order_mark_delivered",
+    "order_mark_paid",
+]
