@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from apps.authentication.models import User
-from apps.catalog.models import Variant
+from apps.catalog.models import Colour, Variant
 from apps.catalog.tests.factories import make_product
 from apps.orders.models import Order
 from apps.orders.services import OrderItem, order_create
@@ -17,6 +17,8 @@ ADDRESS = "12 Admiralty Way, Lekki Phase 1, Lagos"
 
 
 def make_variant(*, stock: int = 10, price: str = "5000.00", store: Store | None = None) -> Variant:
+    # Colours come from a data migration, which transactional tests flush away.
+    Colour.objects.get_or_create(name="Black", defaults={"hex_code": "#000000"})
     product = make_product(store=store, variants=[{"stock": stock, "price": price}])
     return product.variants.get()
 

@@ -7,16 +7,19 @@ from django.core.management.base import BaseCommand, CommandParser
 from apps.authentication.models import Role
 from apps.authentication.services import DEMO_PASSWORD, demo_accounts_ensure
 from apps.catalog.demo import catalog_seed_demo
+from apps.orders.demo import orders_seed_demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo accounts and the demo catalogue (and, as domains land, orders)."
+    help = "Create the demo accounts, the demo catalogue and an order history."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--small", action="store_true", help="A tiny catalogue (3 stores, 30 products)."
+            "--small",
+            action="store_true",
+            help="A tiny data set (3 stores, 30 products, about 150 orders).",
         )
-        parser.add_argument("--seed", type=int, default=2026, help="Random seed of the catalogue.")
+        parser.add_argument("--seed", type=int, default=2026, help="Random seed of the demo data.")
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -37,3 +40,9 @@ class Command(BaseCommand):
                 f"products, {catalogue.variants} variants."
             )
         )
+
+        orders = orders_seed_demo(
+            seed=options["seed"], small=options["small"], progress=not options["no_progress"]
+        )
+        message = f"Demo orders created: {orders}." if orders else "Demo orders already there."
+        self.stdout.write(self.style.SUCCESS(message))
