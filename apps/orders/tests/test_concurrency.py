@@ -85,7 +85,7 @@ def test_200_http_buyers_of_the_last_20_units_make_exactly_20_orders() -> None:
     tokens = [
         session_start(user=UserFactory.create(), client=ClientInfo()).access for _ in range(20)
     ]
-    requests = [
+    requests: list[tuple[str, dict[str, Any], dict[str, str]]] = [
         (
             tokens[index % len(tokens)],
             {
