@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from tqdm import tqdm
@@ -49,15 +49,16 @@ WEEKDAY_WEIGHTS = (1.0, 0.95, 0.95, 1.0, 1.15, 1.25, 1.05)  # Monday first
 LINE_COUNTS, LINE_COUNT_WEIGHTS = (1, 2, 3, 4), (55, 28, 12, 5)
 QUANTITIES, QUANTITY_WEIGHTS = (1, 2, 3, 4), (72, 21, 5, 2)
 SIZE_WEIGHTS = {"XS": 0.5, "S": 1.0, "M": 1.5, "L": 1.4, "XL": 0.9, "XXL": 0.5}
-# The demo customer's own history, so signing in shows every state: (status, hours ago).
-DEMO_CUSTOMER_HISTORY: tuple[tuple[str, int], ...] = (
-    (OrderStatus.DELIVERED, 24 * 118),
-    (OrderStatus.DELIVERED, 24 * 63),
-    (OrderStatus.REFUNDED, 24 * 34),
-    (OrderStatus.DELIVERED, 24 * 19),
-    (OrderStatus.CANCELLED, 24 * 11),
-    (OrderStatus.FULFILLED, 24 * 4),
-    (OrderStatus.PAID, 5),
+# The demo customer's own history, so signing in shows every state:
+# (status, days ago, hour in Lagos). Each is old enough to have reached its status.
+DEMO_CUSTOMER_HISTORY: tuple[tuple[str, int, int], ...] = (
+    (OrderStatus.DELIVERED, 118, 20),
+    (OrderStatus.DELIVERED, 63, 12),
+    (OrderStatus.REFUNDED, 34, 19),
+    (OrderStatus.DELIVERED, 19, 13),
+    (OrderStatus.CANCELLED, 11, 21),
+    (OrderStatus.FULFILLED, 4, 18),
+    (OrderStatus.PAID, 1, 19),
 )
 DEMO_CUSTOMER_ADDRESS = "12 Admiralty Way, Lekki Phase 1, Lagos"
 STREETS = (
@@ -193,8 +194,7 @@ def _pools(rng: random.Random, sellables: list[_Sellable]) -> dict[str, _Pool]:
 
 def _pick_lines(rng: random.Random, pools: dict[str, _Pool]) -> list[tuple[_Sellable, int]]:
     """1-4 distinct variants in one currency, mostly one or two of each."""
-    currencies = sorted(pools)
-    pool = pools[currencies[0] if len(currencies) == 1 else rng.choice(currencies)]
+    pool = pools[rng.choice(sorted(pools))]
     wanted = rng.choices(LINE_COUNTS, LINE_COUNT_WEIGHTS)[0]
     picked: dict[int, _Sellable] = {}
     for _ in range(wanted * 3):  # a few redraws when a variant comes up twice
@@ -341,11 +341,13 @@ def _plan(
     """The past orders, oldest first; shoppers order at different rates and mostly to
     their home address."""
     homes = {shopper.pk: _address(rng) for shopper in shoppers}
-    loyalty = list(itertools.accumulate(rng.paretovariate(2.0) for _ in shoppers))
+    loyalty = list(itertools.accumulate(rng.lognormvariate(0, 0.6) for _ in shoppers))
     planned: list[_Planned] = []
     if demo_customer is not None:
-        for status, hours_ago in DEMO_CUSTOMER_HISTORY:
-            created = now - timedelta(hours=hours_ago, minutes=rng.randrange(60))
+        today = timezone.localtime(now, SHOPPER_ZONE).date()
+        for status, days_ago, hour in DEMO_CUSTOMER_HISTORY:
+            day = today - timedelta(days=days_ago)
+            created = _at(day, hour, rng.randrange(60), rng.randrange(60))
             planned.append(
                 _plan_order(
                     rng,
@@ -385,6 +387,29 @@ def _fresh_numbers(count: int) -> list[str]:
     return sorted(numbers)
 
 
+def _backdate(orders: list[Order]) -> None:
+    """Write the orders' own ``created_at`` / ``updated_at`` (which ``bulk_create``
+    replaced with now): one prepared statement run per row, several times faster than
+    ``bulk_update`` and its per-row CASE expressions."""
+    created, updated = Order._meta.get_field("created_at"), Order._meta.get_field("updated_at")
+    quote = connection.ops.quote_name
+    # Only names from the model go into the text; the values are parameters.
+    sql = (
+        f"UPDATE {quote(Order._meta.db_table)} SET {quote('created_at')} = %s, "  # noqa: S608
+        f"{quote('updated_at')} = %s WHERE {quote('id')} = %s"
+    )
+    rows = [
+        (
+            created.get_db_prep_save(order.created_at, connection),
+            updated.get_db_prep_save(order.updated_at, connection),
+            order.pk,
+        )
+        for order in orders
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 def _write(planned: list[_Planned], bar: tqdm[Any]) -> None:
     for start in range(0, len(planned), BATCH):
         batch = planned[start : start + BATCH]
@@ -395,7 +420,7 @@ def _write(planned: list[_Planned], bar: tqdm[Any]) -> None:
             item.order.created_at, item.order.updated_at = item.created_at, item.updated_at
             for line in item.lines:
                 line.order = item.order
-        Order.objects.bulk_update(orders, ["created_at", "updated_at"])
+        _backdate(orders)
         OrderLine.objects.bulk_create([line for item in batch for line in item.lines])
         bar.update(len(batch))
 
@@ -411,10 +436,7 @@ def _place_pending(
     """Unpaid orders placed through the real service, one per customer, so they hold
     stock (and expire like any other)."""
     in_stock = set(
-        Stock.objects.filter(
-            variant_id__in=[item.variant_id for item in sellables],
-            on_hand__gte=F("reserved") + 2,
-        ).values_list("variant_id", flat=True)
+        Stock.objects.filter(on_hand__gte=F("reserved") + 2).values_list("variant_id", flat=True)
     )
     by_currency: dict[str, list[_Sellable]] = {}
     for item in sellables:
