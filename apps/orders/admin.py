@@ -85,14 +85,16 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         return (
             format_html_join(
                 "\n",
-                "<div>{} · {} · {} on hand {:+d}, reserved {:+d}</div>",
+                # format_html escapes each argument to a string first, so the signs
+                # are formatted here ("{:+d}" on an escaped string raises).
+                "<div>{} · {} · {} · on hand {}, reserved {}</div>",
                 (
                     (
                         m.created_at.strftime("%Y-%m-%d %H:%M"),
                         m.variant.sku,
                         m.get_reason_display(),
-                        m.on_hand_delta,
-                        m.reserved_delta,
+                        f"{m.on_hand_delta:+d}",
+                        f"{m.reserved_delta:+d}",
                     )
                     for m in movements
                 ),
@@ -111,7 +113,8 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                 done += 1
             except ApplicationError as error:
                 self.message_user(request, f"{order}: {error.message}", messages.WARNING)
-        self.message_user(request, f"{done} order(s) updated.", messages.SUCCESS)
+        if done:
+            self.message_user(request, f"{done} order(s) updated.", messages.SUCCESS)
 
     @admin.action(description="Cancel (unpaid orders; releases stock)")
     def cancel_unpaid(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
