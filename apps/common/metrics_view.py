@@ -44,11 +44,20 @@ def queue_depths(alias: str = "default") -> dict[str, int]:
     return {}
 
 
+def _queue_depth_gauge() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "fashionistar_task_queue_depth", "Tasks ready to run, per queue", labels=["queue"]
+    )
+
+
 class QueueDepthCollector(Collector):
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Without describe() the registry calls collect() on registration, which would
+        # query the task backend at import time (before migrations, in every command).
+        yield _queue_depth_gauge()
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily(
-            "fashionistar_task_queue_depth", "Tasks ready to run, per queue", labels=["queue"]
-        )
+        gauge = _queue_depth_gauge()
         try:
             depths = queue_depths()
         except Exception:

@@ -25,3 +25,8 @@ class OrderPaid(Event):
 class OrderFulfilled(Event):
     name = "orders.fulfilled"
     order_id: int
+
+
+class OrderRefunded(Event):
+    name = "orders.refunded"
+    order_id: int

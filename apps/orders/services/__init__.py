@@ -6,6 +6,7 @@ from apps.orders.services.lifecycle import (
     order_line_fulfil,
     order_mark_delivered,
     order_mark_paid,
+    order_mark_refunded,
 )
 from apps.orders.services.placement import OrderItem, order_create
 
@@ -17,4 +18,5 @@ __all__ = [
     "order_line_fulfil",
     "order_mark_delivered",
     "order_mark_paid",
+    "order_mark_refunded",
 ]

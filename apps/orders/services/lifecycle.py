@@ -14,7 +14,7 @@ from apps.authentication.models import User
 from apps.common.errors import Conflict, NotFound
 from apps.common.events import publish
 from apps.inventory.services import stock_commit, stock_release
-from apps.orders.events import OrderCancelled, OrderFulfilled, OrderPaid
+from apps.orders.events import OrderCancelled, OrderFulfilled, OrderPaid, OrderRefunded
 from apps.orders.models import TRANSITIONS, Order, OrderLine, OrderStatus
 from apps.vendors.models import Store
 
@@ -132,3 +132,14 @@ def order_line_fulfil(*, line_id: int, store: Store | None) -> OrderLine:
         _move(order, OrderStatus.FULFILLED, now, fulfilled_at=now)
         publish(OrderFulfilled(order_id=order.pk))
     return line
+
+
+@transaction.atomic
+def order_mark_refunded(*, order_id: int) -> Order:
+    """A paid order's payment was refunded in full. Sold stock stays sold (goods come
+    back, if at all, through a stock adjustment). Raises ``NotFound``, ``Conflict``."""
+    order = _locked(order_id)
+    now = timezone.now()
+    _move(order, OrderStatus.REFUNDED, now, refunded_at=now)
+    publish(OrderRefunded(order_id=order.pk))
+    return order
