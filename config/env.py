@@ -44,13 +44,31 @@ class Env(BaseSettings):
     AUTH_ACCESS_TOKEN_TTL: int = Field(default=900, ge=60, le=86400)
     AUTH_REFRESH_TOKEN_TTL: int = Field(default=14 * 86400, ge=3600)
     ORDER_RESERVATION_MINUTES: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    PAYMENT_PROVIDERS: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["paystack", "stripe", "square"]
+    )
+    PAYMENT_SANDBOX_URL: str = "http://127.0.0.1:8001"
+    PAYMENT_HTTP_TIMEOUT: float = Field(default=10.0, gt=0, le=60)
+    PAYMENT_RECONCILE_AFTER_MINUTES: int = Field(default=15, ge=1)
+    PAYSTACK_BASE_URL: str = ""
+    PAYSTACK_SECRET_KEY: str = ""
+    STRIPE_BASE_URL: str = ""
+    STRIPE_SECRET_KEY: str = ""
+    STRIPE_WEBHOOK_SECRET: str = ""
+    SQUARE_BASE_URL: str = ""
+    SQUARE_ACCESS_TOKEN: str = ""
+    SQUARE_WEBHOOK_SIGNATURE_KEY: str = ""
+    SQUARE_WEBHOOK_URL: str = ""
+    SQUARE_LOCATION_ID: str = ""
     RATE_LIMIT_ANON: str = "100/hour"
     RATE_LIMIT_USER: str = "1000/hour"
     RATE_LIMIT_AUTH_IP: str = "30/10m"
     RATE_LIMIT_AUTH_ACCOUNT: str = "10/hour"
     TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
 
-    @field_validator("DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", mode="before")
+    @field_validator(
+        "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "PAYMENT_PROVIDERS", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -8,6 +8,7 @@ from apps.common.apis.ninja_errors import install_problem_handlers
 from apps.common.apis.ninja_router import router as meta_router
 from apps.common.apis.throttles import NinjaRateThrottle
 from apps.orders.apis.ninja_router import router as orders_router
+from apps.payments.apis.ninja_router import router as payments_router
 
 api = NinjaAPI(
     title="FASHIONISTAR API v2",
@@ -25,3 +26,4 @@ api.add_router("/", meta_router)
 api.add_router("/", accounts_router)
 api.add_router("/", catalog_router)
 api.add_router("/", orders_router)
+api.add_router("/", payments_router)

@@ -12,6 +12,7 @@ from apps.common.errors import ApplicationError
 from apps.inventory.models import StockMovement
 from apps.orders.models import Order, OrderLine
 from apps.orders.services import order_cancel, order_mark_delivered
+from apps.payments.models import Payment
 
 
 class OrderLineInline(admin.TabularInline[OrderLine, Order]):
@@ -35,6 +36,26 @@ class OrderLineInline(admin.TabularInline[OrderLine, Order]):
         return False
 
 
+class PaymentInline(admin.TabularInline[Payment, Order]):
+    model = Payment
+    extra = 0
+    can_delete = False
+    fields = (
+        "reference",
+        "provider",
+        "status",
+        "amount",
+        "refunded_amount",
+        "needs_refund",
+        "created_at",
+    )
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        return False
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin[Order]):
     list_display = (
@@ -50,7 +71,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     search_fields = ("order_number", "customer__email")
     list_select_related = ("customer",)
     date_hierarchy = "created_at"
-    inlines = (OrderLineInline,)
+    inlines = (OrderLineInline, PaymentInline)
     actions = ("cancel_unpaid", "mark_delivered")
     readonly_fields = (
         "order_number",

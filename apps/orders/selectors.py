@@ -31,9 +31,6 @@ def _line_data(line: OrderLine) -> dict[str, Any]:
 
 
 def _payments_data(order: Order) -> list[dict[str, Any]]:
-    payments = getattr(order, "payments", None)
-    if payments is None:
-        return []
     return [
         {
             "id": payment.pk,
@@ -44,7 +41,7 @@ def _payments_data(order: Order) -> list[dict[str, Any]]:
             "status": payment.status,
             "created_at": payment.created_at,
         }
-        for payment in payments.all()
+        for payment in order.payments.all()
     ]
 
 
@@ -78,7 +75,11 @@ def _with_lines(orders: QuerySet[Order]) -> QuerySet[Order]:
 def order_get_for_customer(*, customer_id: int, order_id: int) -> dict[str, Any]:
     """One of the customer's orders with lines and payments; any other order is
     ``NotFound`` (never a hint that it exists)."""
-    order = _with_lines(Order.objects.filter(pk=order_id, customer_id=customer_id)).first()
+    order = (
+        _with_lines(Order.objects.filter(pk=order_id, customer_id=customer_id))
+        .prefetch_related("payments")
+        .first()
+    )
     if order is None:
         raise NotFound("Order not found.", code="order_not_found")
     return order_data(order, with_payments=True)

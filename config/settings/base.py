@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.inventory",
     "apps.orders",
+    "apps.payments",
 ]
 
 MIDDLEWARE = [
@@ -134,6 +135,32 @@ REFRESH_TOKEN_LIFETIME_SECONDS = ENV.AUTH_REFRESH_TOKEN_TTL
 
 # --- orders -------------------------------------------------------------------------------
 ORDER_RESERVATION_MINUTES = ENV.ORDER_RESERVATION_MINUTES
+
+# --- payments -------------------------------------------------------------------------------
+# Locally every adapter talks to the provider sandbox (`python -m tools.sandbox`, started by
+# `make run`) with its published sandbox keys; production names the real hosts and secrets.
+PAYMENT_SANDBOX_URL = ENV.PAYMENT_SANDBOX_URL.rstrip("/")
+PAYMENT_HTTP_TIMEOUT = ENV.PAYMENT_HTTP_TIMEOUT
+PAYMENT_RECONCILE_AFTER_MINUTES = ENV.PAYMENT_RECONCILE_AFTER_MINUTES
+PAYMENT_PROVIDERS: dict[str, dict[str, str]] = {
+    "paystack": {
+        "BASE_URL": ENV.PAYSTACK_BASE_URL or f"{PAYMENT_SANDBOX_URL}/paystack",
+        "SECRET_KEY": ENV.PAYSTACK_SECRET_KEY or "sk_test_sandbox_paystack",
+    },
+    "stripe": {
+        "BASE_URL": ENV.STRIPE_BASE_URL or f"{PAYMENT_SANDBOX_URL}/stripe",
+        "SECRET_KEY": ENV.STRIPE_SECRET_KEY or "sk_test_sandbox_stripe",
+        "WEBHOOK_SECRET": ENV.STRIPE_WEBHOOK_SECRET or "whsec_sandbox_stripe",
+    },
+    "square": {
+        "BASE_URL": ENV.SQUARE_BASE_URL or f"{PAYMENT_SANDBOX_URL}/square",
+        "ACCESS_TOKEN": ENV.SQUARE_ACCESS_TOKEN or "sandbox-square-token",
+        "WEBHOOK_SIGNATURE_KEY": ENV.SQUARE_WEBHOOK_SIGNATURE_KEY or "sandbox-square-signature-key",
+        "WEBHOOK_URL": ENV.SQUARE_WEBHOOK_URL or "http://127.0.0.1:8000/api/v2/webhooks/square/",
+        "LOCATION_ID": ENV.SQUARE_LOCATION_ID or "sandbox-location",
+    },
+}
+PAYMENT_PROVIDERS = {k: v for k, v in PAYMENT_PROVIDERS.items() if k in ENV.PAYMENT_PROVIDERS}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

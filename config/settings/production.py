@@ -20,6 +20,40 @@ _require("DATABASE_URL", ENV.DATABASE_URL, "production runs on PostgreSQL")
 _require("REDIS_URL", ENV.REDIS_URL, "cache and rate-limit counters are shared through Redis")
 _require("EMAIL_URL", ENV.EMAIL_URL, "emails go out through SMTP")
 
+# Payments: the real providers, with secrets from the environment (never the sandbox's).
+_PROVIDER_SECRETS = {
+    "paystack": ("PAYSTACK_SECRET_KEY",),
+    "stripe": ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
+    "square": (
+        "SQUARE_ACCESS_TOKEN",
+        "SQUARE_WEBHOOK_SIGNATURE_KEY",
+        "SQUARE_WEBHOOK_URL",
+        "SQUARE_LOCATION_ID",
+    ),
+}
+for _provider in ENV.PAYMENT_PROVIDERS:
+    for _name in _PROVIDER_SECRETS.get(_provider, ()):
+        _require(_name, getattr(ENV, _name), f"{_provider} payments are enabled")
+PAYMENT_PROVIDERS = {
+    "paystack": {
+        "BASE_URL": ENV.PAYSTACK_BASE_URL or "https://api.paystack.co",
+        "SECRET_KEY": ENV.PAYSTACK_SECRET_KEY,
+    },
+    "stripe": {
+        "BASE_URL": ENV.STRIPE_BASE_URL or "https://api.stripe.com",
+        "SECRET_KEY": ENV.STRIPE_SECRET_KEY,
+        "WEBHOOK_SECRET": ENV.STRIPE_WEBHOOK_SECRET,
+    },
+    "square": {
+        "BASE_URL": ENV.SQUARE_BASE_URL or "https://connect.squareup.com",
+        "ACCESS_TOKEN": ENV.SQUARE_ACCESS_TOKEN,
+        "WEBHOOK_SIGNATURE_KEY": ENV.SQUARE_WEBHOOK_SIGNATURE_KEY,
+        "WEBHOOK_URL": ENV.SQUARE_WEBHOOK_URL,
+        "LOCATION_ID": ENV.SQUARE_LOCATION_ID,
+    },
+}
+PAYMENT_PROVIDERS = {k: v for k, v in PAYMENT_PROVIDERS.items() if k in ENV.PAYMENT_PROVIDERS}
+
 TASKS = {
     "default": tasks_config(
         ENV.TASK_BACKEND or "redis", redis_url=ENV.REDIS_URL, queues=TASK_QUEUES

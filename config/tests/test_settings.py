@@ -18,6 +18,13 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://app:secret@db:5432/fashionistar",
     "REDIS_URL": "redis://cache:6379/0",
     "EMAIL_URL": "smtp://mailer:pass@smtp.fashionistar.dev:587",
+    "PAYSTACK_SECRET_KEY": "sk_live_paystack_from_the_vault",
+    "STRIPE_SECRET_KEY": "sk_live_stripe_from_the_vault",
+    "STRIPE_WEBHOOK_SECRET": "whsec_from_the_vault",
+    "SQUARE_ACCESS_TOKEN": "square-token-from-the-vault",
+    "SQUARE_WEBHOOK_SIGNATURE_KEY": "square-signature-key-from-the-vault",
+    "SQUARE_WEBHOOK_URL": "https://api.fashionistar.dev/api/v2/webhooks/square/",
+    "SQUARE_LOCATION_ID": "L123",
 }
 
 
@@ -63,7 +70,10 @@ def test_unknown_database_scheme_is_refused_naming_the_variable() -> None:
         Env(DATABASE_URL="mysql://root@localhost/shop")
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL"])
+@pytest.mark.parametrize(
+    "missing",
+    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "STRIPE_WEBHOOK_SECRET"],
+)
 def test_production_refuses_to_start_without(missing: str) -> None:
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
 
@@ -85,3 +95,11 @@ def test_production_passes_the_deploy_check_without_warnings() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_needs_secrets_only_for_the_enabled_providers() -> None:
+    env = {k: v for k, v in PRODUCTION_ENV.items() if not k.startswith(("STRIPE", "SQUARE"))}
+
+    result = manage("check", **env, PAYMENT_PROVIDERS="paystack")
+
+    assert result.returncode == 0, result.stderr

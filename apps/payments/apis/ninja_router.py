@@ -1,0 +1,124 @@
+"""v2 payments (async): start a payment, check it, and the providers' webhooks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from apps.authentication.apis.ninja_auth import bearer_auth
+from apps.authentication.tokens import AccessPrincipal
+from apps.common.apis.ninja_schemas import Problem
+from apps.payments.selectors import payment_data, payment_get_for_customer
+from apps.payments.services import payment_confirm, payment_start, webhook_receive
+
+router = Router(tags=["payments"])
+
+
+class PaymentStartIn(Schema):
+    provider: Literal["paystack", "stripe", "square"]
+
+
+class PaymentOut(Schema):
+    id: int
+    order_id: int
+    provider: str
+    reference: str
+    status: str
+    amount: Decimal
+    currency: str
+    authorization_url: str | None = Field(description="Send the customer here to pay.")
+    client_secret: str | None = Field(description="Stripe: confirm the intent client-side.")
+    provider_payment_id: str | None
+    refunded_amount: Decimal
+    needs_refund: bool
+    created_at: datetime
+
+
+class PaymentCheckOut(Schema):
+    outcome: str
+    payment: PaymentOut
+
+
+class WebhookOut(Schema):
+    received: bool
+    duplicate: bool
+    event_id: str
+
+
+def _customer_id(request: HttpRequest) -> int:
+    principal: AccessPrincipal = request.auth  # type: ignore[attr-defined]
+    return principal.user_id
+
+
+@router.post(
+    "/orders/{order_id}/payments/",
+    response={
+        200: PaymentOut,
+        201: PaymentOut,
+        404: Problem,
+        409: Problem,
+        422: Problem,
+        502: Problem,
+        503: Problem,
+    },
+    auth=bearer_auth,
+    summary="Start paying an order",
+)
+async def start_payment(request: HttpRequest, order_id: int, payload: PaymentStartIn) -> Status:
+    """Creates a pending payment with the provider and returns what the client needs:
+    ``authorization_url`` (Paystack, Square: a hosted page) or ``client_secret``
+    (Stripe). Repeating it for the same order and provider returns the same pending
+    payment (200). Only the order's owner, only while it awaits payment (else 409)."""
+
+    def start() -> tuple[bool, dict[str, Any]]:
+        payment, created = payment_start(
+            customer_id=_customer_id(request), order_id=order_id, provider=payload.provider
+        )
+        return created, payment_data(payment)
+
+    created, data = await sync_to_async(start)()
+    return Status(201 if created else 200, data)
+
+
+@router.post(
+    "/orders/{order_id}/payments/{payment_id}/verify/",
+    response={200: PaymentCheckOut, 404: Problem, 503: Problem},
+    auth=bearer_auth,
+    summary="Check a payment now",
+)
+async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -> dict[str, Any]:
+    """Ask the provider right away (the client returns from the hosted page before the
+    webhook arrives). Safe to race with the webhook: the order is paid once."""
+
+    def check() -> dict[str, Any]:
+        payment = payment_get_for_customer(
+            customer_id=_customer_id(request), order_id=order_id, payment_id=payment_id
+        )
+        outcome = payment_confirm(payment_id=payment.pk)
+        payment.refresh_from_db()
+        return {"outcome": outcome, "payment": payment_data(payment)}
+
+    return await sync_to_async(check)()
+
+
+@router.post(
+    "/webhooks/{provider}/",
+    response={200: WebhookOut, 400: Problem, 404: Problem},
+    auth=None,
+    throttle=[],  # providers send from few addresses; the signature is the gate
+    summary="Provider webhook",
+)
+async def provider_webhook(request: HttpRequest, provider: str) -> dict[str, Any]:
+    """Paystack (``x-paystack-signature``), Stripe (``Stripe-Signature``), Square
+    (``x-square-hmacsha256-signature``). The signature over the raw body is checked
+    first (400 when it does not verify, nothing stored); each provider event is stored
+    once (a redelivery answers ``duplicate: true``) and confirmed in the background."""
+    receipt = await sync_to_async(webhook_receive)(
+        provider=provider, headers=dict(request.headers), body=request.body
+    )
+    return {"received": True, "duplicate": receipt.duplicate, "event_id": receipt.event_id}

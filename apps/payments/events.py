@@ -1,0 +1,26 @@
+"""Payment events (ids and values only)."""
+
+from __future__ import annotations
+
+from apps.common.events import Event
+
+
+class PaymentFlaggedForRefund(Event):
+    name = "payments.flagged_for_refund"
+    payment_id: int
+    reason: str
+
+
+class PaymentRefunded(Event):
+    name = "payments.refunded"
+    payment_id: int
+    refund_id: int
+    full: bool
+
+
+class PaymentConfirmationRequested(Event):
+    """Something (a webhook, the reconciler) says a payment may have changed."""
+
+    name = "payments.confirmation_requested"
+    payment_id: int
+    source: str

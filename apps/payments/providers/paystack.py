@@ -1,0 +1,216 @@
+"""Paystack adapter: the REST API at ``BASE_URL`` (https://api.paystack.co in production).
+
+Plain httpx rather than an SDK: Paystack publishes no official Python SDK, and the three
+endpoints used here (initialize, verify, refund) are small JSON calls.
+
+Ids: Paystack addresses a transaction by our ``reference`` (its numeric id is not known
+until the customer pays), so ``provider_payment_id`` is the reference. The checkout's
+``authorization_url`` is Paystack's hosted page; ``client_secret`` carries the
+``access_code`` that Paystack's inline JS resumes a transaction with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import ssl
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from apps.payments.providers.base import (
+    Checkout,
+    EventKind,
+    InvalidSignature,
+    PaymentState,
+    PermanentProviderError,
+    RefundResult,
+    TransientProviderError,
+    Verification,
+    WebhookEvent,
+)
+
+SIGNATURE_HEADER = "x-paystack-signature"
+
+# Paystack answers "abandoned" for a transaction the customer has not finished yet (they
+# may still pay), so only "success" and the final failures are decisive.
+_STATES: dict[str, PaymentState] = {
+    "success": "succeeded",
+    "failed": "failed",
+    "reversed": "failed",
+}
+_REFUND_STATES: dict[str, Literal["succeeded", "failed"]] = {
+    "processed": "succeeded",
+    "failed": "failed",
+}
+_EVENT_KINDS: dict[str, EventKind] = {
+    "charge.success": "payment.succeeded",
+    "refund.processed": "refund.succeeded",
+}
+
+
+class PaystackProvider:
+    name: str = "paystack"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        secret_key: str,
+        timeout: float,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        if not secret_key:
+            raise ValueError("Paystack needs SECRET_KEY")
+        self._secret_key = secret_key.encode()
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
+            timeout=timeout,
+            verify=verify,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def initialise(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        email: str,
+        metadata: Mapping[str, str],
+    ) -> Checkout:
+        """Create a transaction. Paystack refuses a reference it has seen before
+        (``PermanentProviderError`` "Duplicate Transaction Reference")."""
+        data = self._call(
+            "POST",
+            "/transaction/initialize",
+            json={
+                "email": email,
+                "amount": amount_minor,
+                "currency": currency.upper(),
+                "reference": reference,
+                "metadata": {**metadata, "reference": reference},
+            },
+        )
+        return Checkout(
+            provider_payment_id=str(data.get("reference") or reference),
+            authorization_url=_text(data, "authorization_url"),
+            client_secret=str(data.get("access_code") or "") or None,
+        )
+
+    def verify(self, *, reference: str, provider_payment_id: str) -> Verification:
+        data = self._call("GET", f"/transaction/verify/{quote(reference, safe='')}")
+        if data.get("reference") != reference:
+            raise PermanentProviderError("Paystack answered for another reference")
+        state = _STATES.get(str(data.get("status")), "pending")
+        return Verification(
+            state=state,
+            amount_minor=_int(data, "amount"),
+            currency=_text(data, "currency").upper(),
+            provider_payment_id=reference,
+            failure_reason=str(data.get("gateway_response") or "") if state == "failed" else "",
+        )
+
+    def refund(
+        self, *, reference: str, provider_payment_id: str, amount_minor: int, currency: str
+    ) -> RefundResult:
+        """Ask for a refund; Paystack queues it (``pending``) and confirms it later with
+        a ``refund.processed`` webhook."""
+        data = self._call(
+            "POST",
+            "/refund",
+            json={
+                "transaction": provider_payment_id or reference,
+                "amount": amount_minor,
+                "currency": currency.upper(),
+            },
+        )
+        return RefundResult(
+            provider_refund_id=str(data.get("id") or ""),
+            state=_REFUND_STATES.get(str(data.get("status")), "pending"),
+        )
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Check ``x-paystack-signature`` (hex HMAC-SHA512 of the raw body with the secret
+        key), then parse. Paystack events carry no id of their own, so the event id is
+        ``"{event}:{data.id}"`` (or a digest of the body when ``data.id`` is missing),
+        which is the same for every redelivery of one event."""
+        given = _header(headers, SIGNATURE_HEADER)
+        expected = hmac.new(self._secret_key, body, hashlib.sha512).hexdigest()
+        if not given or not hmac.compare_digest(expected.encode(), given.strip().encode()):
+            raise InvalidSignature("Paystack signature does not match")
+        payload = json.loads(body)
+        if not isinstance(payload, dict):
+            raise ValueError("Paystack webhook body is not a JSON object")
+        event = str(payload.get("event") or "")
+        data = _object(payload, "data")
+        object_id = data.get("id")
+        suffix = str(object_id) if object_id not in (None, "") else hashlib.sha256(body).hexdigest()
+        reference = data.get("reference") or data.get("transaction_reference")
+        return WebhookEvent(
+            event_id=f"{event}:{suffix}",
+            kind=_EVENT_KINDS.get(event, "other"),
+            reference=str(reference) if reference else None,
+            # Our provider_payment_id for Paystack is the reference itself.
+            provider_payment_id=str(reference) if reference else None,
+            raw_type=event,
+            payload=payload,
+        )
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Send one request; return its ``data`` or raise the matching provider error."""
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:  # timeouts, refused connections, resets
+            raise TransientProviderError(f"Paystack unreachable: {exc!r}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = body.get("message") if isinstance(body, dict) else None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientProviderError(f"Paystack {status}: {message}", status_code=status)
+        if status >= 400:
+            raise PermanentProviderError(f"Paystack {status}: {message}", status_code=status)
+        if not isinstance(body, dict) or body.get("status") is not True:
+            raise PermanentProviderError(f"Paystack refused: {message}", status_code=status)
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise PermanentProviderError("Paystack answered without data", status_code=status)
+        return data
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """Header lookup that does not depend on the mapping being case-insensitive."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value or ""
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise PermanentProviderError(f"Paystack answer lacks {key}")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise PermanentProviderError(f"Paystack answer lacks a whole {key}")
+    return int(value)
+
+
+def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a JSON object, else an empty one."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}

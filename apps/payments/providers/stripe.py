@@ -1,0 +1,257 @@
+"""Stripe adapter: PaymentIntents and Refunds at ``BASE_URL`` (https://api.stripe.com).
+
+Plain httpx rather than the official ``stripe`` package: that package would fit, but it
+is not a dependency, it brings its own HTTP stack, retry and error classes that would
+have to be mapped anyway, and the three form-encoded calls plus the signature check
+used here are short. Every adapter thus shares one timeout and error policy.
+
+Ids: ``provider_payment_id`` is the PaymentIntent id (``pi_…``); ``client_secret`` is
+the intent's client secret, which Stripe.js confirms the payment with in the browser.
+Stripe has no hosted page for a bare PaymentIntent, so ``authorization_url`` is None,
+except against the local sandbox, whose intents carry a ``sandbox_pay_url``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import ssl
+import time
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import quote
+
+import httpx
+
+from apps.payments.providers.base import (
+    Checkout,
+    EventKind,
+    InvalidSignature,
+    PaymentState,
+    PermanentProviderError,
+    RefundResult,
+    TransientProviderError,
+    Verification,
+    WebhookEvent,
+)
+
+API_VERSION = "2024-06-20"
+SIGNATURE_HEADER = "Stripe-Signature"
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+_REFUND_STATES: dict[str, Literal["succeeded", "pending", "failed"]] = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+class StripeProvider:
+    name: str = "stripe"
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        secret_key: str,
+        webhook_secret: str,
+        timeout: float,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        if not secret_key or not webhook_secret:
+            raise ValueError("Stripe needs SECRET_KEY and WEBHOOK_SECRET")
+        self._webhook_secret = webhook_secret.encode()
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            # Pinning the version keeps the shapes below stable whatever the account's
+            # default version becomes.
+            headers={"Authorization": f"Bearer {secret_key}", "Stripe-Version": API_VERSION},
+            timeout=timeout,
+            verify=verify,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def initialise(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        email: str,
+        metadata: Mapping[str, str],
+    ) -> Checkout:
+        """Create a PaymentIntent. The idempotency key is the reference, so a retry after
+        a timeout returns the intent the first attempt created instead of a second one."""
+        form = {f"metadata[{key}]": str(value) for key, value in metadata.items()}
+        form.update(
+            {
+                "amount": str(amount_minor),
+                "currency": currency.lower(),
+                "automatic_payment_methods[enabled]": "true",
+                "metadata[reference]": reference,
+            }
+        )
+        intent = self._call(
+            "POST",
+            "/v1/payment_intents",
+            data=form,
+            headers={"Idempotency-Key": f"payment-intent-{reference}"},
+        )
+        return Checkout(
+            provider_payment_id=_text(intent, "id"),
+            authorization_url=str(intent.get("sandbox_pay_url") or "") or None,
+            client_secret=_text(intent, "client_secret"),
+        )
+
+    def verify(self, *, reference: str, provider_payment_id: str) -> Verification:
+        """A declined card leaves the intent in ``requires_payment_method`` with a
+        ``last_payment_error``: reported as ``failed`` (Stripe lets the customer try
+        again, after which a new verify may say ``succeeded``)."""
+        if not provider_payment_id:
+            raise PermanentProviderError("Stripe needs the PaymentIntent id to verify")
+        intent = self._call("GET", f"/v1/payment_intents/{quote(provider_payment_id, safe='')}")
+        metadata = _object(intent, "metadata")
+        if metadata.get("reference") not in (None, reference):
+            raise PermanentProviderError("Stripe PaymentIntent belongs to another reference")
+        status = str(intent.get("status"))
+        error = intent.get("last_payment_error") or {}
+        state: PaymentState = "pending"
+        reason = ""
+        if status == "succeeded":
+            state = "succeeded"
+        elif status == "canceled":
+            state, reason = "failed", str(intent.get("cancellation_reason") or "canceled")
+        elif status == "requires_payment_method" and error:
+            state, reason = "failed", str(error.get("message") or error.get("code") or "declined")
+        amount_key = "amount_received" if state == "succeeded" else "amount"
+        return Verification(
+            state=state,
+            amount_minor=_int(intent, amount_key),
+            currency=_text(intent, "currency").upper(),
+            provider_payment_id=_text(intent, "id"),
+            failure_reason=reason,
+        )
+
+    def refund(
+        self, *, reference: str, provider_payment_id: str, amount_minor: int, currency: str
+    ) -> RefundResult:
+        refund = self._call(
+            "POST",
+            "/v1/refunds",
+            data={
+                "payment_intent": provider_payment_id,
+                "amount": str(amount_minor),
+                "metadata[reference]": reference,
+            },
+        )
+        return RefundResult(
+            provider_refund_id=_text(refund, "id"),
+            state=_REFUND_STATES.get(str(refund.get("status")), "pending"),
+        )
+
+    def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Check ``Stripe-Signature`` (``t=…,v1=…``; any of several ``v1`` may match, the
+        HMAC-SHA256 of ``"{t}.{body}"``) and that ``t`` is within 300 s of now either way,
+        then parse. The event id is Stripe's ``evt_…``."""
+        self._check_signature(_header(headers, SIGNATURE_HEADER), body)
+        event = json.loads(body)
+        if not isinstance(event, dict):
+            raise ValueError("Stripe webhook body is not a JSON object")
+        kind_raw = str(event.get("type") or "")
+        data = _object(event, "data")
+        obj = _object(data, "object")
+        metadata = _object(obj, "metadata")
+        kind: EventKind = "other"
+        payment_id = obj.get("id")
+        if kind_raw == "payment_intent.succeeded":
+            kind = "payment.succeeded"
+        elif kind_raw == "payment_intent.payment_failed":
+            kind = "payment.failed"
+        elif kind_raw == "charge.refunded" or (
+            kind_raw in {"refund.created", "refund.updated"} and obj.get("status") == "succeeded"
+        ):
+            kind = "refund.succeeded"
+        if obj.get("object") in {"charge", "refund"}:
+            payment_id = obj.get("payment_intent")
+        reference = metadata.get("reference")
+        return WebhookEvent(
+            event_id=str(event.get("id") or "") or f"{kind_raw}:{hashlib.sha256(body).hexdigest()}",
+            kind=kind,
+            reference=str(reference) if reference else None,
+            provider_payment_id=str(payment_id) if payment_id else None,
+            raw_type=kind_raw,
+            payload=event,
+        )
+
+    def _check_signature(self, header: str, body: bytes) -> None:
+        timestamp = ""
+        candidates: list[str] = []
+        for item in header.split(","):
+            key, _, value = item.strip().partition("=")
+            if key == "t":
+                timestamp = value
+            elif key == "v1":
+                candidates.append(value)
+        if not timestamp.isdigit() or not candidates:
+            raise InvalidSignature("Stripe signature header is missing or malformed")
+        signed = timestamp.encode() + b"." + body
+        expected = hmac.new(self._webhook_secret, signed, hashlib.sha256).hexdigest().encode()
+        # Check every candidate so the time taken does not depend on which one matched.
+        matches = [hmac.compare_digest(expected, c.encode("utf-8", "replace")) for c in candidates]
+        if not any(matches):
+            raise InvalidSignature("Stripe signature does not match")
+        if abs(time.time() - int(timestamp)) > SIGNATURE_TOLERANCE_SECONDS:
+            raise InvalidSignature("Stripe signature timestamp is outside the tolerance")
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Send one request; return the JSON object or raise the matching provider error."""
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:  # timeouts, refused connections, resets
+            raise TransientProviderError(f"Stripe unreachable: {exc!r}") from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise TransientProviderError(f"Stripe {status}: {message}", status_code=status)
+        if status >= 400:
+            raise PermanentProviderError(f"Stripe {status}: {message}", status_code=status)
+        if not isinstance(body, dict):
+            raise PermanentProviderError("Stripe answered with no JSON object", status_code=status)
+        return body
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """Header lookup that does not depend on the mapping being case-insensitive."""
+    value = headers.get(name)
+    if value is None:
+        lowered = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+    return value or ""
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise PermanentProviderError(f"Stripe answer lacks {key}")
+    return value
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PermanentProviderError(f"Stripe answer lacks a whole {key}")
+    return value
+
+
+def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``data[key]`` when it is a JSON object, else an empty one."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}

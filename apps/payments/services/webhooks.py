@@ -1,0 +1,73 @@
+"""Receiving provider webhooks: verify, store once, hand the work to a task."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import structlog
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from apps.common.errors import NotFound
+from apps.common.events import publish
+from apps.payments.events import PaymentConfirmationRequested
+from apps.payments.exceptions import InvalidWebhookSignature
+from apps.payments.models import Payment, Provider, WebhookEvent
+from apps.payments.providers.base import InvalidSignature
+from apps.payments.providers.registry import get_provider
+
+logger = structlog.get_logger(__name__)
+
+CONFIRMING_KINDS = {"payment.succeeded", "payment.failed"}
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    event_id: str
+    duplicate: bool
+    payment_id: int | None
+
+
+def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -> WebhookReceipt:
+    """Verify the signature over the raw body before anything else, record the event
+    under its unique id (a redelivery is a no-op), and ask for confirmation of the
+    payment it concerns. Raises ``NotFound`` (unknown provider) and
+    ``InvalidWebhookSignature``; nothing is written for a bad signature."""
+    if provider not in Provider.values:
+        raise NotFound("Unknown payment provider.", code="unknown_provider")
+    try:
+        event = get_provider(provider).parse_webhook(headers=headers, body=body)
+    except InvalidSignature as error:
+        logger.warning("webhook.invalid_signature", provider=provider, error=str(error))
+        raise InvalidWebhookSignature("The webhook signature does not verify.") from error
+    lookup = Q()
+    if event.reference:
+        lookup |= Q(reference=event.reference)
+    if event.provider_payment_id:
+        lookup |= Q(provider_payment_id=event.provider_payment_id)
+    payment = Payment.objects.filter(lookup, provider=provider).first() if lookup else None
+    try:
+        with transaction.atomic():
+            WebhookEvent.objects.create(
+                provider=provider,
+                event_id=event.event_id,
+                kind=event.kind,
+                raw_type=event.raw_type[:64],
+                reference=(event.reference or event.provider_payment_id or "")[:128],
+                payment=payment,
+                payload=event.payload,
+            )
+            if payment is not None and event.kind in CONFIRMING_KINDS:
+                publish(PaymentConfirmationRequested(payment_id=payment.pk, source="webhook"))
+    except IntegrityError:
+        logger.info("webhook.duplicate", provider=provider, event_id=event.event_id)
+        return WebhookReceipt(event.event_id, True, payment.pk if payment else None)
+    logger.info(
+        "webhook.received",
+        provider=provider,
+        event_id=event.event_id,
+        kind=event.kind,
+        payment_id=payment.pk if payment else None,
+    )
+    return WebhookReceipt(event.event_id, False, payment.pk if payment else None)

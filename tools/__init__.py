@@ -1,0 +1,1 @@
+"""Developer and operations tools that run beside the Django project."""
