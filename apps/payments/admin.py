@@ -55,8 +55,11 @@ class PaymentAdmin(admin.ModelAdmin[Payment]):
         for payment in queryset:
             try:
                 payment_refund(
-                    payment_id=payment.pk, amount=None, reason="staff (admin)", actor=request.user
-                )  # type: ignore[arg-type]
+                    payment_id=payment.pk,
+                    amount=None,
+                    reason="staff (admin)",
+                    actor=request.user,  # type: ignore[arg-type]
+                )
                 self.message_user(request, f"{payment}: refunded.", messages.SUCCESS)
             except ApplicationError as error:
                 self.message_user(request, f"{payment}: {error.message}", messages.WARNING)
