@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import hmac
 import json
@@ -88,8 +89,6 @@ class Sandbox:
         self._idempotency: dict[tuple[str, str], tuple[str, Reply]] = {}
         self._webhooks: list[JSON] = []
         self._counter = 4_000_000_000
-        # urllib would otherwise send a delivery to a local app through HTTP(S)_PROXY.
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
         from tools.sandbox.paystack import PaystackAPI
         from tools.sandbox.square import SquareAPI
@@ -376,7 +375,7 @@ class Sandbox:
         status: int | None = None
         error: str | None = None
         try:
-            with self._opener.open(request, timeout=self.delivery_timeout) as response:
+            with _opener().open(request, timeout=self.delivery_timeout) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
@@ -522,6 +521,13 @@ class Sandbox:
                 },
             },
         )
+
+
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    # Without an empty ProxyHandler urllib would send a delivery to a local app through
+    # HTTP(S)_PROXY. Built once: it loads the CA bundle, which takes tens of milliseconds.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _summary(record: JSON) -> JSON:

@@ -4,6 +4,9 @@ declines; mismatches; money for a cancelled order; refunds; reconciliation."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -432,3 +435,45 @@ def test_a_provider_outage_during_refund_refunds_nothing(
     assert response.status_code == 503
     payment.refresh_from_db()
     assert (payment.status, payment.refunded_amount) == (PaymentStatus.SUCCEEDED, Decimal("0"))
+
+
+def test_a_stale_stripe_webhook_is_refused(
+    payment_sandbox: SandboxServer,
+    shopper: Shopper,
+    order: Order,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    """Correctly signed, but with a timestamp six minutes old: a replay, refused."""
+    started = start(shopper, order, "stripe")
+    payment_sandbox.pay("stripe", started["provider_payment_id"])
+    webhook = payment_webhook(payment_sandbox)
+    stamp = int(time.time()) - 360
+    secret = settings.PAYMENT_PROVIDERS["stripe"]["WEBHOOK_SECRET"].encode()
+    signature = hmac.new(secret, f"{stamp}.".encode() + webhook["body"], hashlib.sha256)
+    header = {"Stripe-Signature": f"t={stamp},v1={signature.hexdigest()}"}
+
+    response = deliver(client, django_capture_on_commit_callbacks, {**webhook, "headers": header})
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()
+
+
+def test_staff_see_payments_webhooks_and_flags_in_the_admin(
+    payment_sandbox: SandboxServer,
+    shopper: Shopper,
+    order: Order,
+) -> None:
+    payment_id = _pay(payment_sandbox, shopper, order, "paystack")
+    staff = Client()
+    staff.force_login(StaffFactory.create(is_staff=True, is_superuser=True))
+
+    listing = staff.get("/admin/payments/payment/", {"needs_refund__exact": "0"})
+    detail = staff.get(f"/admin/payments/payment/{payment_id}/change/")
+    order_page = staff.get(f"/admin/orders/order/{order.pk}/change/")
+
+    assert listing.status_code == detail.status_code == order_page.status_code == 200
+    reference = Payment.objects.get(pk=payment_id).reference
+    assert reference in listing.text and reference in order_page.text
+    assert staff.get("/admin/payments/webhookevent/").status_code == 200
