@@ -36,6 +36,9 @@ from tools.sandbox.common import (
     json_reply,
     positive_int,
 )
+from tools.sandbox.paystack import PaystackAPI
+from tools.sandbox.square import SquareAPI
+from tools.sandbox.stripe import StripeAPI
 
 logger = logging.getLogger("tools.sandbox")
 
@@ -89,10 +92,6 @@ class Sandbox:
         self._idempotency: dict[tuple[str, str], tuple[str, Reply]] = {}
         self._webhooks: list[JSON] = []
         self._counter = 4_000_000_000
-
-        from tools.sandbox.paystack import PaystackAPI
-        from tools.sandbox.square import SquareAPI
-        from tools.sandbox.stripe import StripeAPI
 
         self.apis: dict[str, ProviderAPI] = {
             "paystack": PaystackAPI(self),

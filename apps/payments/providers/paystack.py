@@ -143,7 +143,9 @@ class PaystackProvider:
         which is the same for every redelivery of one event."""
         given = _header(headers, SIGNATURE_HEADER)
         expected = hmac.new(self._secret_key, body, hashlib.sha512).hexdigest()
-        if not given or not hmac.compare_digest(expected.encode(), given.strip().encode()):
+        if not given or not hmac.compare_digest(
+            expected.encode(), given.strip().encode("utf-8", "replace")
+        ):
             raise InvalidSignature("Paystack signature does not match")
         payload = json.loads(body)
         if not isinstance(payload, dict):

@@ -82,6 +82,10 @@ def payment_start(*, customer_id: int, order_id: int, provider: str) -> tuple[Pa
         )
     except TransientProviderError as error:
         logger.warning("payment.start_unavailable", payment_id=payment.pk, error=str(error))
+        if provider == Provider.PAYSTACK:
+            # A timed-out initialise may still have created the transaction, and Paystack
+            # refuses a reference twice: the next attempt gets a fresh one.
+            Payment.objects.filter(pk=payment.pk).update(reference=_reference(payment.order))
         raise ProviderUnavailable("The payment provider did not answer; try again.") from error
     except PermanentProviderError as error:
         logger.error("payment.start_refused", payment_id=payment.pk, error=str(error))

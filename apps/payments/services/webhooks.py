@@ -41,6 +41,11 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
     except InvalidSignature as error:
         logger.warning("webhook.invalid_signature", provider=provider, error=str(error))
         raise InvalidWebhookSignature("The webhook signature does not verify.") from error
+    except ValueError as error:  # signed by the provider, but not an event we can read
+        logger.error("webhook.unreadable", provider=provider, error=str(error))
+        raise InvalidWebhookSignature(
+            "The webhook body is not a readable event.", code="malformed_webhook"
+        ) from error
     lookup = Q()
     if event.reference:
         lookup |= Q(reference=event.reference)

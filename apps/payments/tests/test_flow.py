@@ -477,3 +477,34 @@ def test_staff_see_payments_webhooks_and_flags_in_the_admin(
     reference = Payment.objects.get(pk=payment_id).reference
     assert reference in listing.text and reference in order_page.text
     assert staff.get("/admin/payments/webhookevent/").status_code == 200
+
+
+def test_paystack_start_after_a_timeout_succeeds_with_a_fresh_reference(
+    payment_sandbox: SandboxServer, shopper: Shopper, order: Order, settings: Any
+) -> None:
+    settings.PAYMENT_HTTP_TIMEOUT = 0.3
+    payment_sandbox.set_behaviour("*", "timeout", times=1, delay=1.0)
+
+    first = shopper.post(f"/api/v2/orders/{order.pk}/payments/", {"provider": "paystack"})
+    second = shopper.post(f"/api/v2/orders/{order.pk}/payments/", {"provider": "paystack"})
+
+    assert first.status_code == 503 and first.json()["code"] == "provider_unavailable"
+    assert second.status_code == 200, second.content
+    assert second.json()["authorization_url"]
+    assert Payment.objects.count() == 1
+
+
+def test_a_signed_but_unreadable_webhook_is_a_client_error(client: Client, settings: Any) -> None:
+    body = b"not json"
+    secret = settings.PAYMENT_PROVIDERS["paystack"]["SECRET_KEY"].encode()
+    signature = hmac.new(secret, body, hashlib.sha512).hexdigest()
+
+    response = client.post(
+        "/api/v2/webhooks/paystack/",
+        body,
+        content_type="application/json",
+        HTTP_X_PAYSTACK_SIGNATURE=signature,
+    )
+
+    assert response.status_code == 400
+    assert not WebhookEvent.objects.exists()

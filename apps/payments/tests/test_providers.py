@@ -460,8 +460,9 @@ def _sign(name: str, body: bytes, secret: str, *, timestamp: int | None = None) 
         return {"x-paystack-signature": hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()}
     if name == "stripe":
         stamp = int(time.time()) if timestamp is None else timestamp
-        digest = hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
-        return {"Stripe-Signature": f"t={stamp},v1={digest.hexdigest()}"}
+        signed = f"{stamp}.".encode() + body
+        hexdigest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        return {"Stripe-Signature": f"t={stamp},v1={hexdigest}"}
     url = b"http://127.0.0.1:8000/api/v2/webhooks/square/"
     digest = hmac.new(secret.encode(), url + body, hashlib.sha256).digest()
     return {"x-square-hmacsha256-signature": base64.b64encode(digest).decode()}
