@@ -14,7 +14,7 @@ from apps.authentication.apis.ninja_auth import bearer_auth
 from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.ninja_schemas import Problem
 from apps.payments.selectors import payment_data, payment_get_for_customer
-from apps.payments.services import payment_confirm, payment_start, webhook_receive
+from apps.payments.services import payment_check, payment_start, webhook_receive
 
 router = Router(tags=["payments"])
 
@@ -87,7 +87,7 @@ async def start_payment(request: HttpRequest, order_id: int, payload: PaymentSta
 
 @router.post(
     "/orders/{order_id}/payments/{payment_id}/verify/",
-    response={200: PaymentCheckOut, 404: Problem, 503: Problem},
+    response={200: PaymentCheckOut, 404: Problem, 502: Problem, 503: Problem},
     auth=bearer_auth,
     summary="Check a payment now",
 )
@@ -99,7 +99,7 @@ async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -
         payment = payment_get_for_customer(
             customer_id=_customer_id(request), order_id=order_id, payment_id=payment_id
         )
-        outcome = payment_confirm(payment_id=payment.pk)
+        outcome = payment_check(payment_id=payment.pk)
         payment.refresh_from_db()
         return {"outcome": outcome, "payment": payment_data(payment)}
 

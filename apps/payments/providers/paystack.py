@@ -28,10 +28,14 @@ from apps.payments.providers.base import (
     PaymentState,
     PermanentProviderError,
     RefundResult,
-    TransientProviderError,
     Verification,
     WebhookEvent,
 )
+from apps.payments.providers.http import AnswerReader, header, send_json
+
+_answers = AnswerReader("Paystack")
+_header = header
+_text, _int, _object = _answers.text, _answers.whole, _answers.object
 
 SIGNATURE_HEADER = "x-paystack-signature"
 
@@ -167,52 +171,17 @@ class PaystackProvider:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send one request; return its ``data`` or raise the matching provider error."""
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
-            raise TransientProviderError(f"Paystack unreachable: {exc!r}") from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        message = body.get("message") if isinstance(body, dict) else None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientProviderError(f"Paystack {status}: {message}", status_code=status)
-        if status >= 400:
-            raise PermanentProviderError(f"Paystack {status}: {message}", status_code=status)
-        if not isinstance(body, dict) or body.get("status") is not True:
-            raise PermanentProviderError(f"Paystack refused: {message}", status_code=status)
+        body = send_json(
+            self._client,
+            "Paystack",
+            method,
+            path,
+            error_message=lambda body: body.get("message"),
+            **kwargs,
+        )
+        if body.get("status") is not True:
+            raise PermanentProviderError(f"Paystack refused: {body.get('message')}")
         data = body.get("data")
         if not isinstance(data, dict):
-            raise PermanentProviderError("Paystack answered without data", status_code=status)
+            raise PermanentProviderError("Paystack answered without data")
         return data
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """Header lookup that does not depend on the mapping being case-insensitive."""
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value or ""
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise PermanentProviderError(f"Paystack answer lacks {key}")
-    return value
-
-
-def _int(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise PermanentProviderError(f"Paystack answer lacks a whole {key}")
-    return int(value)
-
-
-def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``data[key]`` when it is a JSON object, else an empty one."""
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}

@@ -35,10 +35,14 @@ from apps.payments.providers.base import (
     PaymentState,
     PermanentProviderError,
     RefundResult,
-    TransientProviderError,
     Verification,
     WebhookEvent,
 )
+from apps.payments.providers.http import AnswerReader, header, send_json
+
+_answers = AnswerReader("Square")
+_header = header
+_text, _int, _object = _answers.text, _answers.whole, _answers.object
 
 API_VERSION = "2024-12-18"
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
@@ -240,25 +244,9 @@ class SquareProvider:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send one request; return the JSON object or raise the matching provider error."""
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
-            raise TransientProviderError(f"Square unreachable: {exc!r}") from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        errors = body.get("errors") if isinstance(body, dict) else None
-        first = errors[0] if isinstance(errors, list) and errors else {}
-        message = f"{first.get('code')}: {first.get('detail')}" if first else None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientProviderError(f"Square {status}: {message}", status_code=status)
-        if status >= 400:
-            raise PermanentProviderError(f"Square {status}: {message}", status_code=status)
-        if not isinstance(body, dict):
-            raise PermanentProviderError("Square answered with no JSON object", status_code=status)
-        return body
+        return send_json(
+            self._client, "Square", method, path, error_message=_error_message, **kwargs
+        )
 
 
 def _captured_tenders(order: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -275,30 +263,7 @@ def _captured_tenders(order: Mapping[str, Any]) -> list[dict[str, Any]]:
     return captured
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """Header lookup that does not depend on the mapping being case-insensitive."""
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value or ""
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise PermanentProviderError(f"Square answer lacks {key}")
-    return value
-
-
-def _int(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PermanentProviderError(f"Square answer lacks a whole {key}")
-    return value
-
-
-def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``data[key]`` when it is a JSON object, else an empty one."""
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
+def _error_message(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    return f"{first.get('code')}: {first.get('detail')}" if isinstance(first, dict) else None

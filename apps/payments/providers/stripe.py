@@ -31,10 +31,14 @@ from apps.payments.providers.base import (
     PaymentState,
     PermanentProviderError,
     RefundResult,
-    TransientProviderError,
     Verification,
     WebhookEvent,
 )
+from apps.payments.providers.http import AnswerReader, header, send_json
+
+_answers = AnswerReader("Stripe")
+_header = header
+_text, _int, _object = _answers.text, _answers.whole, _answers.object
 
 API_VERSION = "2024-06-20"
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -208,50 +212,11 @@ class StripeProvider:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send one request; return the JSON object or raise the matching provider error."""
-        try:
-            response = self._client.request(method, path, **kwargs)
-        except httpx.TransportError as exc:  # timeouts, refused connections, resets
-            raise TransientProviderError(f"Stripe unreachable: {exc!r}") from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        error = body.get("error") if isinstance(body, dict) else None
-        message = error.get("message") if isinstance(error, dict) else None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise TransientProviderError(f"Stripe {status}: {message}", status_code=status)
-        if status >= 400:
-            raise PermanentProviderError(f"Stripe {status}: {message}", status_code=status)
-        if not isinstance(body, dict):
-            raise PermanentProviderError("Stripe answered with no JSON object", status_code=status)
-        return body
+        return send_json(
+            self._client, "Stripe", method, path, error_message=_error_message, **kwargs
+        )
 
 
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """Header lookup that does not depend on the mapping being case-insensitive."""
-    value = headers.get(name)
-    if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
-    return value or ""
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise PermanentProviderError(f"Stripe answer lacks {key}")
-    return value
-
-
-def _int(data: Mapping[str, Any], key: str) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PermanentProviderError(f"Stripe answer lacks a whole {key}")
-    return value
-
-
-def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``data[key]`` when it is a JSON object, else an empty one."""
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
+def _error_message(body: dict[str, Any]) -> str | None:
+    error = body.get("error")
+    return error.get("message") if isinstance(error, dict) else None

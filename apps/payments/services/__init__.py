@@ -1,13 +1,19 @@
 """Writes on payments: start, webhook intake, confirmation, refunds."""
 
 from apps.payments.services.checkout import payment_start
-from apps.payments.services.confirmation import Outcome, payment_confirm, payment_settle
+from apps.payments.services.confirmation import (
+    Outcome,
+    payment_check,
+    payment_confirm,
+    payment_settle,
+)
 from apps.payments.services.refunds import payment_refund
 from apps.payments.services.webhooks import WebhookReceipt, webhook_receive
 
 __all__ = [
     "Outcome",
     "WebhookReceipt",
+    "payment_check",
     "payment_confirm",
     "payment_refund",
     "payment_settle",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.authentication.models import User
@@ -62,9 +63,10 @@ def payment_start(*, customer_id: int, order_id: int, provider: str) -> tuple[Pa
     (``provider``), ``NotFound`` (not the customer's order), ``Conflict`` (not awaiting
     payment), ``ProviderUnavailable`` / ``ProviderRefused``.
     """
-    if provider not in Provider.values:
+    enabled = [name for name in Provider.values if name in settings.PAYMENT_PROVIDERS]
+    if provider not in enabled:
         raise ValidationFailed.for_field(
-            "provider", f"One of: {', '.join(Provider.values)}.", "invalid_choice"
+            "provider", f"One of: {', '.join(enabled)}.", "invalid_choice"
         )
     payment, created = _pending_payment(
         customer_id=customer_id, order_id=order_id, provider=provider

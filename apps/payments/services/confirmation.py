@@ -21,9 +21,14 @@ from apps.common.events import publish
 from apps.orders.models import Order, OrderStatus
 from apps.orders.services import order_mark_paid
 from apps.payments.events import PaymentFlaggedForRefund
+from apps.payments.exceptions import ProviderRefused, ProviderUnavailable
 from apps.payments.models import Payment, PaymentStatus
 from apps.payments.money import to_minor
-from apps.payments.providers.base import Verification
+from apps.payments.providers.base import (
+    PermanentProviderError,
+    TransientProviderError,
+    Verification,
+)
 from apps.payments.providers.registry import get_provider
 
 logger = structlog.get_logger(__name__)
@@ -44,6 +49,17 @@ def payment_confirm(*, payment_id: int) -> Outcome:
         reference=payment.reference, provider_payment_id=payment.provider_payment_id
     )
     return payment_settle(payment_id=payment.pk, verification=verification)
+
+
+def payment_check(*, payment_id: int) -> Outcome:
+    """``payment_confirm`` for a waiting client: provider trouble becomes
+    ``ProviderUnavailable`` (503, try again) or ``ProviderRefused`` (502)."""
+    try:
+        return payment_confirm(payment_id=payment_id)
+    except TransientProviderError as error:
+        raise ProviderUnavailable("The payment provider did not answer; try again.") from error
+    except PermanentProviderError as error:
+        raise ProviderRefused(str(error)) from error
 
 
 def _matches(payment: Payment, verification: Verification) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import structlog
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -34,7 +35,7 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
     under its unique id (a redelivery is a no-op), and ask for confirmation of the
     payment it concerns. Raises ``NotFound`` (unknown provider) and
     ``InvalidWebhookSignature``; nothing is written for a bad signature."""
-    if provider not in Provider.values:
+    if provider not in Provider.values or provider not in settings.PAYMENT_PROVIDERS:
         raise NotFound("Unknown payment provider.", code="unknown_provider")
     try:
         event = get_provider(provider).parse_webhook(headers=headers, body=body)

@@ -508,3 +508,29 @@ def test_a_signed_but_unreadable_webhook_is_a_client_error(client: Client, setti
 
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
+
+
+def test_verify_during_a_provider_outage_is_503_not_500(
+    payment_sandbox: SandboxServer, shopper: Shopper, order: Order
+) -> None:
+    started = start(shopper, order, "stripe")
+    payment_sandbox.set_behaviour(started["provider_payment_id"], "error_5xx")
+
+    response = shopper.post(f"/api/v2/orders/{order.pk}/payments/{started['id']}/verify/")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "provider_unavailable"
+    assert Payment.objects.get(pk=started["id"]).status == PaymentStatus.PENDING
+
+
+def test_a_provider_that_is_not_enabled_is_refused(
+    shopper: Shopper, order: Order, client: Client, settings: Any
+) -> None:
+    settings.PAYMENT_PROVIDERS = {"paystack": settings.PAYMENT_PROVIDERS["paystack"]}
+
+    start_square = shopper.post(f"/api/v2/orders/{order.pk}/payments/", {"provider": "square"})
+    webhook = client.post("/api/v2/webhooks/square/", b"{}", content_type="application/json")
+
+    assert start_square.status_code == 422
+    assert start_square.json()["errors"][0]["field"] == "provider"
+    assert webhook.status_code == 404
