@@ -1,8 +1,16 @@
-"""ASGI entry point (granian / uvicorn)."""
+"""ASGI entry point (granian / uvicorn).
+
+The APIs, health probes and metrics take the lean pipeline (``apps.common.pipeline``);
+the admin and static files take Django's full middleware stack.
+"""
 
 import os
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-application = get_asgi_application()
+site = get_asgi_application()
+
+from apps.common.pipeline import ApiASGIHandler, dispatch_by_path  # noqa: E402
+
+application = dispatch_by_path(api=ApiASGIHandler(), site=site)

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apps.common.ratelimit import Rate
+from config.dbpool import check_if_idle, mark_returned
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -134,7 +135,17 @@ def database_from_url(
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
         options["prepare_threshold"] = None
     else:
-        options["pool"] = {"min_size": pool_min, "max_size": pool_max, "timeout": pool_timeout}
+        options["pool"] = {
+            "min_size": pool_min,
+            "max_size": pool_max,
+            "timeout": pool_timeout,
+            # Probe only connections that idled a while (config/dbpool.py).
+            "check": check_if_idle,
+            "reset": mark_returned,
+        }
+        # Parameters bound by the server, so psycopg prepares a statement the fifth time
+        # it runs on a connection: PostgreSQL then skips parsing and planning it.
+        options["server_side_binding"] = True
     config["OPTIONS"] = options
     return config
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from apps.common.errors import NotAuthenticated
+from apps.common.redis_client import redis_target, sync_client
 
 logger = structlog.get_logger(__name__)
 
@@ -70,11 +71,13 @@ def access_token_issue(*, user_id: int, session_id: str, role: str) -> tuple[str
     return jwt.encode(claims, _signing_key(), algorithm=ALGORITHM), int(lifetime.total_seconds())
 
 
-def access_token_verify(token: str) -> AccessPrincipal:
-    """The principal of a valid access token.
+def access_token_decode(token: str) -> AccessPrincipal:
+    """The principal named by a well-signed, unexpired access token — without asking
+    whether its session was revoked (:func:`access_token_verify` does both; the v2 layer
+    checks revocation in the same cache round trip as its rate limit).
 
-    Raises ``NotAuthenticated`` with code ``token_expired``, ``token_revoked`` or
-    ``token_invalid`` (bad signature, wrong algorithm, malformed, wrong type).
+    Raises ``NotAuthenticated`` with code ``token_expired`` or ``token_invalid`` (bad
+    signature, wrong algorithm, malformed, wrong type).
     """
     try:
         claims = jwt.decode(
@@ -91,28 +94,59 @@ def access_token_verify(token: str) -> AccessPrincipal:
         raise NotAuthenticated("The access token is not valid.", code="token_invalid") from error
     if claims.get("typ") != ACCESS_TYPE or not str(claims["sub"]).isdigit():
         raise NotAuthenticated("The access token is not valid.", code="token_invalid")
-    session_id = str(claims["sid"])
-    if session_is_revoked(session_id):
-        raise NotAuthenticated("This session has ended; sign in again.", code="token_revoked")
     return AccessPrincipal(
-        user_id=int(claims["sub"]), session_id=session_id, role=str(claims.get("role", ""))
+        user_id=int(claims["sub"]),
+        session_id=str(claims["sid"]),
+        role=str(claims.get("role", "")),
     )
+
+
+def access_token_verify(token: str) -> AccessPrincipal:
+    """The principal of a valid access token of a live session.
+
+    Raises ``NotAuthenticated`` with code ``token_expired``, ``token_revoked`` or
+    ``token_invalid`` (bad signature, wrong algorithm, malformed, wrong type).
+    """
+    principal = access_token_decode(token)
+    if session_is_revoked(principal.session_id):
+        raise session_revoked_error()
+    return principal
+
+
+def session_revoked_error() -> NotAuthenticated:
+    return NotAuthenticated("This session has ended; sign in again.", code="token_revoked")
+
+
+def revocation_key(session_id: str) -> str:
+    """The cache key that marks ``session_id`` as ended."""
+    return _REVOKED_KEY.format(session_id)
 
 
 def session_mark_revoked(session_id: str) -> None:
     """Make every access token of ``session_id`` fail from now on (until they expire)."""
     ttl = int(access_token_lifetime().total_seconds()) + 60
     try:
-        cache.set(_REVOKED_KEY.format(session_id), 1, timeout=ttl)
+        cache.set(revocation_key(session_id), 1, timeout=ttl)
     except Exception:
         logger.exception("auth.revocation_cache_unavailable", session_id=session_id)
 
 
 def session_is_revoked(session_id: str) -> bool:
+    """Whether ``session_id`` was ended (one cache read on the process' own client)."""
     try:
-        return cache.get(_REVOKED_KEY.format(session_id)) is not None
+        target = redis_target()
+        if target is None:
+            return cache.get(revocation_key(session_id)) is not None
+        return bool(sync_client(target).exists(target.key(revocation_key(session_id))))
     except Exception:
-        # Fail open: with the cache down every signed-in request would otherwise fail.
-        # Signatures and expiry still hold; the exposure is one access-token lifetime.
-        logger.exception("auth.revocation_cache_unavailable", session_id=session_id)
+        revocation_unknown(session_id)
         return False
+
+
+def revocation_unknown(session_id: str) -> None:
+    """Log that revocation could not be checked: the request is let through.
+
+    Fail open: with the cache down every signed-in request would otherwise fail.
+    Signatures and expiry still hold; the exposure is one access-token lifetime.
+    """
+    logger.error("auth.revocation_cache_unavailable", session_id=session_id)

@@ -11,12 +11,13 @@ import time
 from collections.abc import Callable
 
 import structlog
-from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
+
+from apps.common.db import in_thread
 
 logger = structlog.get_logger(__name__)
 _migrations_verified = False
@@ -86,7 +87,7 @@ async def live(request: HttpRequest) -> JsonResponse:
 
 
 async def ready(request: HttpRequest) -> JsonResponse:
-    results = await sync_to_async(run_checks)()
+    results = await in_thread(run_checks)
     healthy = all(result["ok"] for result in results.values())
     response = JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": results},

@@ -1,9 +1,10 @@
 """Fixed-window rate limiting counted in the shared cache.
 
 One counter per (scope, identity, window) lives in Django's default cache — Redis in
-production — so every process serving the API agrees on it. ``cache.add`` creates the
-counter and ``cache.incr`` bumps it; both are atomic on Redis (``SET NX`` / ``INCR``) and
-under a lock in the local-memory cache, so concurrent requests never lose a count. The
+production — so every process serving the API agrees on it. On Redis one pipelined round
+trip creates the counter (``SET NX EX``) and bumps it (``INCR``), through the process' own
+client (``apps.common.redis_client``); in the local-memory cache ``cache.add`` and
+``cache.incr`` do it under a lock. Either way concurrent requests never lose a count. The
 frameworks' own throttles keep a list of timestamps per client with get-then-set, which
 races across processes and grows with the limit.
 
@@ -19,6 +20,7 @@ import hashlib
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.common.errors import RateLimited
+from apps.common.redis_client import async_client, redis_target, sync_client
 
 logger = structlog.get_logger(__name__)
 
@@ -112,38 +115,90 @@ def rate_limit_key(scope: str, ident: str, window: int) -> str:
     return f"{settings.RATE_LIMIT_KEY_PREFIX}:{scope}:{digest}:{window}"
 
 
-def rate_limit_consume(scope: str, ident: str, rate: Rate | str) -> RateLimitUsage:
-    """Count one request of ``ident`` in ``scope`` and say whether it is within ``rate``.
-
-    Windows are aligned to the period (an hourly limit resets on the hour). If the cache
-    cannot be reached the request is allowed and the failure logged. Raises ValueError
-    for a malformed rate string.
-    """
-    if isinstance(rate, str):
-        rate = Rate.parse(rate)
+def _window(rate: Rate) -> tuple[int, int]:
+    """The current window's number and the seconds until it ends (at least 1)."""
     now = time.time()
     window = int(now // rate.period)
-    retry_after = max(1, math.ceil((window + 1) * rate.period - now))
-    key = rate_limit_key(scope, ident, window)
-    try:
-        count = _increment(key, timeout=rate.period + 1)
-    except Exception as exc:
-        # Fail open: an unreachable cache must not take the whole API down with it. The
-        # limits protect against abuse; going without them for the length of a cache
-        # outage is the lesser harm, and this error makes the outage visible.
-        logger.error(
-            "ratelimit.cache_unavailable",
-            scope=scope,
-            error_type=type(exc).__name__,
-            error=str(exc),
-        )
-        return RateLimitUsage(count=0, limit=rate.limit, retry_after=retry_after, allowed=True)
+    return window, max(1, math.ceil((window + 1) * rate.period - now))
+
+
+def _usage(count: int, rate: Rate, retry_after: int) -> RateLimitUsage:
     return RateLimitUsage(
         count=count, limit=rate.limit, retry_after=retry_after, allowed=count <= rate.limit
     )
 
 
-def _increment(key: str, *, timeout: int) -> int:
+def _unavailable(scope: str, rate: Rate, retry_after: int, exc: Exception) -> RateLimitUsage:
+    # Fail open: an unreachable cache must not take the whole API down with it. The
+    # limits protect against abuse; going without them for the length of a cache
+    # outage is the lesser harm, and this error makes the outage visible.
+    logger.error(
+        "ratelimit.cache_unavailable",
+        scope=scope,
+        error_type=type(exc).__name__,
+        error=str(exc),
+    )
+    return RateLimitUsage(count=0, limit=rate.limit, retry_after=retry_after, allowed=True)
+
+
+def rate_limit_consume(scope: str, ident: str, rate: Rate | str) -> RateLimitUsage:
+    """Count one request of ``ident`` in ``scope`` and say whether it is within ``rate``.
+
+    Windows are aligned to the period (an hourly limit resets on the hour). On Redis the
+    count is one round trip (``SET NX EX`` + ``INCR`` pipelined). If the cache cannot be
+    reached the request is allowed and the failure logged. Raises ValueError for a
+    malformed rate string.
+    """
+    if isinstance(rate, str):
+        rate = Rate.parse(rate)
+    window, retry_after = _window(rate)
+    key = rate_limit_key(scope, ident, window)
+    try:
+        target = redis_target()
+        if target is None:
+            count = _increment_in_django_cache(key, timeout=rate.period + 1)
+        else:
+            pipe = sync_client(target).pipeline(transaction=False)
+            pipe.set(target.key(key), 0, ex=rate.period + 1, nx=True)
+            pipe.incr(target.key(key))
+            count = int(pipe.execute()[1])
+    except Exception as exc:
+        return _unavailable(scope, rate, retry_after, exc)
+    return _usage(count, rate, retry_after)
+
+
+async def rate_limit_consume_async(
+    scope: str, ident: str, rate: Rate, *, peek: Sequence[str] = ()
+) -> tuple[RateLimitUsage, list[bool] | None]:
+    """:func:`rate_limit_consume` for the event loop, and whether each cache key in
+    ``peek`` exists — all in one Redis round trip on the async client, so the caller
+    (bearer authentication) pays a single network wait for its revocation check and the
+    rate limit together. ``None`` instead of the list when the cache cannot be reached.
+    Without Redis (local-memory cache) the work is in-process and done inline.
+    """
+    window, retry_after = _window(rate)
+    key = rate_limit_key(scope, ident, window)
+    try:
+        target = redis_target()
+        if target is None:
+            count = _increment_in_django_cache(key, timeout=rate.period + 1)
+            found = cache.get_many(list(peek))
+            present = [name in found for name in peek]
+        else:
+            pipe = async_client(target).pipeline(transaction=False)
+            pipe.set(target.key(key), 0, ex=rate.period + 1, nx=True)
+            pipe.incr(target.key(key))
+            for name in peek:
+                pipe.exists(target.key(name))
+            results = await pipe.execute()
+            count = int(results[1])
+            present = [bool(value) for value in results[2:]]
+    except Exception as exc:
+        return _unavailable(scope, rate, retry_after, exc), None
+    return _usage(count, rate, retry_after), present
+
+
+def _increment_in_django_cache(key: str, *, timeout: int) -> int:
     # add() is a no-op when the counter exists, so exactly one request creates it.
     cache.add(key, 0, timeout=timeout)
     try:

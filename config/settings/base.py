@@ -58,6 +58,27 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The APIs, health probes and metrics are served by a lean ASGI pipeline
+# (apps.common.pipeline): only natively async middleware, no sessions, CSRF or messages.
+API_PATH_PREFIXES = ["/api/", "/health/", "/metrics"]
+API_MIDDLEWARE = [
+    "apps.common.request_id.RequestIdMiddleware",
+    "apps.common.pipeline.InlineHooksMiddleware",
+]
+# Paths whose sync work all goes through apps.common.db.in_thread (the async v2 layer, the
+# health probes): served without a new thread per request, on a pool of this many threads
+# per process (sized like the database pool, so a thread never waits for a connection).
+API_POOLED_THREAD_PREFIXES = ["/api/v2/", "/health/"]
+API_SYNC_THREADS = ENV.DATABASE_POOL_MAX_SIZE
+# Django middleware whose hooks do no I/O, run inline by InlineHooksMiddleware in this
+# order — the same headers, host check and slash redirects as the full stack above.
+API_INLINE_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"

@@ -1,7 +1,11 @@
-"""Bearer authentication for the v2 (Ninja) layer over ``access_token_verify``.
+"""Bearer authentication for the v2 (Ninja) layer over the one access-token check.
 
-``authenticate`` is a coroutine that does no database work (the token and the shared
-cache are enough), so an async endpoint pays no thread hop to know its caller.
+Authentication is where a v2 request first needs the shared cache, so it does the cache
+work of the whole request in one async round trip: whether the token's session was
+revoked, and the caller's rate-limit count (per user with a valid token, per address
+without one). The throttle then only reads that count (``apps.common.apis.throttles``).
+No database work and no blocking call: an async endpoint pays no thread hop and never
+stalls the event loop to know its caller.
 """
 
 from __future__ import annotations
@@ -9,18 +13,38 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 
-from apps.authentication.tokens import AccessPrincipal, access_token_verify
+from apps.authentication.tokens import (
+    AccessPrincipal,
+    access_token_decode,
+    revocation_key,
+    revocation_unknown,
+    session_revoked_error,
+)
+from apps.common.apis.throttles import precount
 from apps.common.errors import NotAuthenticated
 from apps.common.request_id import bind_user_id
+
+
+async def _verify_and_count(request: HttpRequest, token: str) -> AccessPrincipal:
+    """The token's principal, its session checked and its request counted in one round
+    trip. Raises ``NotAuthenticated`` (invalid, expired or revoked)."""
+    principal = access_token_decode(token)  # the signature is checked before any I/O
+    revoked = await precount(
+        request, "user", str(principal.user_id), peek=[revocation_key(principal.session_id)]
+    )
+    if revoked is None:
+        revocation_unknown(principal.session_id)
+    elif revoked[0]:
+        raise session_revoked_error()
+    bind_user_id(principal.user_id)
+    return principal
 
 
 class BearerAuth(HttpBearer):
     """Requires ``Authorization: Bearer <access>``; ``request.auth`` is the principal."""
 
     async def authenticate(self, request: HttpRequest, token: str) -> AccessPrincipal:
-        principal = access_token_verify(token)
-        bind_user_id(principal.user_id)
-        return principal
+        return await _verify_and_count(request, token)
 
 
 class Anonymous:
@@ -42,16 +66,19 @@ class OptionalBearerAuth(HttpBearer):
     async def __call__(self, request: HttpRequest) -> AccessPrincipal | Anonymous:
         scheme, _, token = request.headers.get(self.header, "").partition(" ")
         if scheme.lower() != self.openapi_scheme or not token.strip():
-            return ANONYMOUS
+            return await self._anonymous(request)
         return await self.authenticate(request, token.strip())
 
     async def authenticate(self, request: HttpRequest, token: str) -> AccessPrincipal | Anonymous:
         try:
-            principal = access_token_verify(token)
+            return await _verify_and_count(request, token)
         except NotAuthenticated:
-            return ANONYMOUS
-        bind_user_id(principal.user_id)
-        return principal
+            return await self._anonymous(request)
+
+    @staticmethod
+    async def _anonymous(request: HttpRequest) -> Anonymous:
+        await precount(request, "anon", None)
+        return ANONYMOUS
 
 
 bearer_auth = BearerAuth()

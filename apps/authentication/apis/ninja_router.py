@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 from ninja.throttling import BaseThrottle
@@ -21,6 +20,7 @@ from apps.authentication.services.codes import CODE_LIFETIME
 from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.ninja_schemas import Problem
 from apps.common.apis.throttles import NinjaAuthIpThrottle, NinjaRateThrottle
+from apps.common.db import in_thread
 from apps.common.http import client_ip
 
 router = Router(tags=["accounts"])
@@ -161,7 +161,7 @@ async def register(request: HttpRequest, payload: RegisterIn) -> Status:
     """Create a customer or vendor account and email a 6-digit code; the account signs in
     after verifying it. A vendor's store starts pending until staff approve it. 409 when
     the address is taken, 422 naming the field for bad input."""
-    user = await sync_to_async(services.user_register)(**payload.model_dump())
+    user = await in_thread(services.user_register, **payload.model_dump())
     return Status(
         201,
         {
@@ -181,8 +181,11 @@ async def register(request: HttpRequest, payload: RegisterIn) -> Status:
 )
 async def verify_email(request: HttpRequest, payload: VerifyEmailIn) -> dict[str, object]:
     """The registration code verifies the address and signs the account in."""
-    pair = await sync_to_async(services.email_verify)(
-        email=payload.email, code=_strip(payload.code), client=_client(request)
+    pair = await in_thread(
+        services.email_verify,
+        email=payload.email,
+        code=_strip(payload.code),
+        client=_client(request),
     )
     return _tokens(pair)
 
@@ -197,7 +200,7 @@ async def verify_email(request: HttpRequest, payload: VerifyEmailIn) -> dict[str
 async def resend_code(request: HttpRequest, payload: EmailIn) -> Status:
     """Same answer whether or not the address has an account waiting for verification.
     429 with Retry-After within 60 s of the last code or after 5 codes in an hour."""
-    await sync_to_async(services.verification_code_resend)(email=payload.email)
+    await in_thread(services.verification_code_resend, email=payload.email)
     return Status(202, DetailOut(detail=CODE_SENT))
 
 
@@ -219,8 +222,11 @@ async def login(request: HttpRequest, payload: LoginIn) -> dict[str, object] | S
     """200 with tokens; 202 with a ``challenge_id`` when the account has two-factor login
     on (the code is emailed; finish at ``/auth/login/verify/``). 401 for a wrong email or
     password, 403 until the address is verified."""
-    result = await sync_to_async(services.login_start)(
-        email=payload.email, password=payload.password, client=_client(request)
+    result = await in_thread(
+        services.login_start,
+        email=payload.email,
+        password=payload.password,
+        client=_client(request),
     )
     if isinstance(result, LoginChallenge):
         return Status(
@@ -243,8 +249,11 @@ async def login(request: HttpRequest, payload: LoginIn) -> dict[str, object] | S
 )
 async def login_verify(request: HttpRequest, payload: LoginVerifyIn) -> dict[str, object]:
     """The emailed code for ``challenge_id`` → tokens. Five wrong codes end the challenge."""
-    pair = await sync_to_async(services.login_verify)(
-        challenge_id=payload.challenge_id, code=_strip(payload.code), client=_client(request)
+    pair = await in_thread(
+        services.login_verify,
+        challenge_id=payload.challenge_id,
+        code=_strip(payload.code),
+        client=_client(request),
     )
     return _tokens(pair)
 
@@ -258,7 +267,7 @@ async def login_verify(request: HttpRequest, payload: LoginVerifyIn) -> dict[str
 async def token_refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
     """A new access and refresh token; the presented refresh token is used up. Presenting
     it again signs the whole session out (401)."""
-    return _tokens(await sync_to_async(services.tokens_refresh)(refresh=payload.refresh))
+    return _tokens(await in_thread(services.tokens_refresh, refresh=payload.refresh))
 
 
 @router.post(
@@ -270,7 +279,7 @@ async def token_refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, o
 async def logout(request: HttpRequest, payload: RefreshIn) -> Status:
     """Revoke the session of this refresh token: it and the session's access tokens stop
     working. Unknown or already revoked tokens also answer 204."""
-    await sync_to_async(services.logout)(refresh=payload.refresh)
+    await in_thread(services.logout, refresh=payload.refresh)
     return Status(204, None)
 
 
@@ -283,7 +292,7 @@ async def logout(request: HttpRequest, payload: RefreshIn) -> Status:
 )
 async def password_reset(request: HttpRequest, payload: EmailIn) -> Status:
     """Same answer whether or not the address has an account."""
-    await sync_to_async(services.password_reset_request)(email=payload.email)
+    await in_thread(services.password_reset_request, email=payload.email)
     return Status(202, DetailOut(detail=CODE_SENT))
 
 
@@ -298,8 +307,11 @@ async def password_reset_confirm(
     request: HttpRequest, payload: PasswordResetConfirmIn
 ) -> DetailOut:
     """Sets the password, signs every session out and emails the owner."""
-    await sync_to_async(services.password_reset_confirm)(
-        email=payload.email, code=_strip(payload.code), new_password=payload.new_password
+    await in_thread(
+        services.password_reset_confirm,
+        email=payload.email,
+        code=_strip(payload.code),
+        new_password=payload.new_password,
     )
     return DetailOut(detail="Your password was changed; sign in with the new one.")
 
@@ -309,7 +321,7 @@ async def password_reset_confirm(
 )
 async def me(request: HttpRequest) -> User:
     """The signed-in account."""
-    return await sync_to_async(user_get_active)(user_id=_principal(request).user_id)
+    return await in_thread(user_get_active, user_id=_principal(request).user_id)
 
 
 @router.patch(
@@ -320,8 +332,10 @@ async def me(request: HttpRequest) -> User:
 )
 async def me_update(request: HttpRequest, payload: ProfileIn) -> User:
     """Change ``full_name``. The email address is the login and does not change here."""
-    return await sync_to_async(services.profile_update)(
-        user_id=_principal(request).user_id, data=payload.model_dump(exclude_unset=True)
+    return await in_thread(
+        services.profile_update,
+        user_id=_principal(request).user_id,
+        data=payload.model_dump(exclude_unset=True),
     )
 
 
@@ -334,8 +348,11 @@ async def me_update(request: HttpRequest, payload: ProfileIn) -> User:
 async def two_factor(request: HttpRequest, payload: TwoFactorIn) -> User:
     """With two-factor on, each sign-in also needs a code emailed to you. Needs your
     password (422 on ``password`` when wrong)."""
-    return await sync_to_async(services.two_factor_set)(
-        user_id=_principal(request).user_id, enabled=payload.enabled, password=payload.password
+    return await in_thread(
+        services.two_factor_set,
+        user_id=_principal(request).user_id,
+        enabled=payload.enabled,
+        password=payload.password,
     )
 
 
@@ -347,7 +364,8 @@ async def two_factor(request: HttpRequest, payload: TwoFactorIn) -> User:
 )
 async def password_change(request: HttpRequest, payload: PasswordChangeIn) -> DetailOut:
     """Needs the current password; signs every session out (this one too) and emails you."""
-    await sync_to_async(services.password_change)(
+    await in_thread(
+        services.password_change,
         user_id=_principal(request).user_id,
         current_password=payload.current_password,
         new_password=payload.new_password,

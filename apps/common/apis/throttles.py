@@ -2,11 +2,17 @@
 
 The ``anon`` and ``user`` scopes are the same counters on v1 and v2: a user's hourly
 allowance is spent across both APIs together, and so is an address's.
+
+On v2 the count is usually taken before the throttle runs: bearer authentication (async)
+counts the request in the same Redis round trip as its revocation check
+(:func:`precount`), and the throttle — which Ninja calls synchronously — only reads the
+result. A throttle whose scope was not counted ahead counts for itself.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest
@@ -15,11 +21,38 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle as DrfBaseThrottle
 
 from apps.common.http import client_ip
-from apps.common.ratelimit import RateLimitUsage, rate_for, rate_limit_consume
+from apps.common.ratelimit import (
+    RateLimitUsage,
+    rate_for,
+    rate_limit_consume,
+    rate_limit_consume_async,
+)
+
+_PRECOUNTED = "_fashionistar_rate_usage"
 
 
 def _consume(scope: str, ident: str) -> RateLimitUsage:
     return rate_limit_consume(scope, ident, rate_for(scope))
+
+
+async def precount(
+    request: HttpRequest, scope: str, ident: str | None, *, peek: Sequence[str] = ()
+) -> list[bool] | None:
+    """Count ``request`` in ``scope`` now (``ident`` ``None``: the client's address), for
+    the throttle to find later, and say whether each cache key in ``peek`` exists — one
+    async round trip. ``None`` when the cache could not be reached."""
+    usage, present = await rate_limit_consume_async(
+        scope, ident if ident is not None else client_ip(request), rate_for(scope), peek=peek
+    )
+    counted: dict[str, RateLimitUsage] = request.__dict__.setdefault(_PRECOUNTED, {})
+    counted[scope] = usage
+    return present
+
+
+def _counted_or_consume(request: HttpRequest, scope: str, ident: str) -> RateLimitUsage:
+    counted: dict[str, RateLimitUsage] = request.__dict__.get(_PRECOUNTED, {})
+    usage = counted.pop(scope, None)
+    return usage if usage is not None else _consume(scope, ident)
 
 
 class _NinjaThrottle(NinjaBaseThrottle):
@@ -46,8 +79,8 @@ class NinjaRateThrottle(_NinjaThrottle):
     def allow_request(self, request: HttpRequest) -> bool:
         user_id = getattr(getattr(request, "auth", None), "user_id", None)
         if user_id:
-            return self._remember(_consume("user", str(user_id)))
-        return self._remember(_consume("anon", client_ip(request)))
+            return self._remember(_counted_or_consume(request, "user", str(user_id)))
+        return self._remember(_counted_or_consume(request, "anon", client_ip(request)))
 
 
 class NinjaAuthIpThrottle(_NinjaThrottle):

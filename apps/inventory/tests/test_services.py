@@ -3,6 +3,8 @@ database CHECK constraints underneath."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -89,3 +91,41 @@ def test_database_refuses_negative_stock(on_hand: int, reserved: int) -> None:
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Stock.objects.filter(variant_id=variant_id).update(on_hand=on_hand, reserved=reserved)
+
+
+def test_a_reservation_of_many_variants_is_a_fixed_number_of_queries(
+    django_assert_num_queries: Any,
+) -> None:
+    few = [_variant_id(stock=5) for _ in range(2)]
+    many = [_variant_id(stock=5) for _ in range(30)]
+    stock_adjust(variant_id=many[0], delta=5, reason="restock", actor=None)
+
+    # Its savepoint, the locking read, one UPDATE, one ledger insert, the release.
+    with django_assert_num_queries(5):
+        stock_reserve(items=[(v, 1) for v in few], order_id=1)
+    with django_assert_num_queries(5):
+        stock_reserve(items=[(v, 2) for v in reversed(many)] + [(many[0], 6)], order_id=2)
+
+    first = Stock.objects.get(variant_id=many[0])
+    assert (first.on_hand, first.reserved) == (10, 8)
+    assert set(
+        Stock.objects.filter(variant_id__in=many[1:]).values_list("reserved", flat=True)
+    ) == {2}
+    ledger = list(
+        StockMovement.objects.filter(order_id=2)
+        .order_by("id")
+        .values_list("variant_id", "reserved_delta", "on_hand_after", "reserved_after")
+    )
+    assert ledger == [(many[0], 8, 10, 8)] + [(v, 2, 5, 2) for v in many[1:]]
+
+
+def test_a_refused_reservation_names_every_short_variant_and_writes_nothing() -> None:
+    plenty, short_a, short_b = _variant_id(stock=10), _variant_id(stock=1), _variant_id(stock=0)
+    movements = StockMovement.objects.count()
+
+    with pytest.raises(Conflict) as error:
+        stock_reserve(items=[(short_b, 1), (plenty, 3), (short_a, 1), (short_a, 1)], order_id=4)
+
+    assert error.value.details == {"variant_ids": [short_a, short_b]}
+    assert set(Stock.objects.values_list("reserved", flat=True)) == {0}
+    assert StockMovement.objects.count() == movements

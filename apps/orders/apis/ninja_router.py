@@ -1,4 +1,7 @@
-"""v2 orders (async): place, list, read, cancel — each one hop into one sync call."""
+"""v2 orders (async): place, list, read, cancel — each one hop into one sync call.
+
+Placing and reading an order answer the selector's shape serialised once
+(``json_response``); the tests validate those bodies against the schemas declared here."""
 
 from __future__ import annotations
 
@@ -6,13 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Header, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema
 
 from apps.authentication.apis.ninja_auth import bearer_auth
 from apps.authentication.tokens import AccessPrincipal
+from apps.common.apis.json_response import json_response
 from apps.common.apis.ninja_schemas import Problem
+from apps.common.db import in_thread
 from apps.orders.selectors import (
     DEFAULT_PAGE_SIZE,
     order_get_for_customer,
@@ -113,7 +117,6 @@ def _place(customer_id: int, payload: OrderIn, key: str | None) -> tuple[bool, d
 )
 async def create_order(
     request: HttpRequest,
-    response: HttpResponse,
     payload: OrderIn,
     idempotency_key: str | None = Header(
         None,
@@ -121,33 +124,35 @@ async def create_order(
         max_length=255,
         description="Repeat a request with the same key to get the first order back.",
     ),
-) -> Status:
+) -> HttpResponse:
     """Prices come from the catalogue and stock is reserved for the order's hold (30
     minutes by default); pay before it runs out. 201 for a new order; 200 with
     ``Idempotent-Replayed: true`` when the key was seen with the same body (the key with
     another body → 422). 409 names the lines short of stock; 422 names bad fields."""
-    created, order = await sync_to_async(_place)(_customer_id(request), payload, idempotency_key)
+    created, order = await in_thread(_place, _customer_id(request), payload, idempotency_key)
+    response = json_response(order, status=201 if created else 200)
     if not created:
         response["Idempotent-Replayed"] = "true"
-    return Status(201 if created else 200, order)
+    return response
 
 
 @router.get("/orders/", response={200: OrderPageOut, 422: Problem}, summary="My orders")
 async def list_orders(request: HttpRequest, filters: Query[OrderFiltersIn]) -> dict[str, Any]:
     """Your orders, newest first; ``status`` filters, ``offset``/``limit`` page."""
-    return await sync_to_async(order_list_for_customer)(
-        customer_id=_customer_id(request), **filters.model_dump()
+    return await in_thread(
+        order_list_for_customer, customer_id=_customer_id(request), **filters.model_dump()
     )
 
 
 @router.get(
     "/orders/{order_id}/", response={200: OrderDetailOut, 404: Problem}, summary="One order"
 )
-async def get_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
+async def get_order(request: HttpRequest, order_id: int) -> HttpResponse:
     """One of your orders with its lines and payments; any other id answers 404."""
-    return await sync_to_async(order_get_for_customer)(
-        customer_id=_customer_id(request), order_id=order_id
+    order = await in_thread(
+        order_get_for_customer, customer_id=_customer_id(request), order_id=order_id
     )
+    return json_response(order)
 
 
 def _cancel(customer_id: int, order_id: int) -> dict[str, Any]:
@@ -163,4 +168,4 @@ def _cancel(customer_id: int, order_id: int) -> dict[str, Any]:
 async def cancel_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """Cancels an order awaiting payment and releases its stock; 409 once it is paid,
     cancelled or further along."""
-    return await sync_to_async(_cancel)(_customer_id(request), order_id)
+    return await in_thread(_cancel, _customer_id(request), order_id)

@@ -213,10 +213,7 @@ def order_create(
                     customer_id=customer_id, key=idempotency_key
                 )
                 return _replay(existing, request_hash), False
-        order = _place(customer_id, items, address, notes, now)
-        if key_row is not None:
-            key_row.order = order
-            key_row.save(update_fields=["order"])
+        order = _place(customer_id, items, address, notes, now, key_row)
         publish(OrderCreated(order_id=order.pk, customer_id=customer_id))
     logger.info(
         "order.created", order_id=order.pk, order_number=order.order_number, lines=len(items)
@@ -224,7 +221,16 @@ def order_create(
     return order, True
 
 
-def _place(customer_id: int, items: list[OrderItem], address: str, notes: str, now: Any) -> Order:
+def _place(
+    customer_id: int,
+    items: list[OrderItem],
+    address: str,
+    notes: str,
+    now: Any,
+    key_row: IdempotencyKey | None,
+) -> Order:
+    # A fixed number of queries whatever the number of lines: one read of the variants,
+    # the order, the key, the reservation (see ``stock_reserve``), one insert of the lines.
     variants = _sellable_variants(items)
     lines = []
     total = Decimal("0.00")
@@ -261,6 +267,11 @@ def _place(customer_id: int, items: list[OrderItem], address: str, notes: str, n
         except IntegrityError:  # an order number drawn twice (1 in 10^12): draw again
             if attempt == 4:
                 raise
+    if key_row is not None:
+        # Before the stock is locked: every statement between the lock and the commit
+        # makes the other buyers of the same variants wait longer.
+        key_row.order = order
+        key_row.save(update_fields=["order"])
     try:
         stock_reserve(items=[(item.variant_id, item.quantity) for item in items], order_id=order.pk)
     except Conflict as error:
@@ -269,5 +280,6 @@ def _place(customer_id: int, items: list[OrderItem], address: str, notes: str, n
         raise _insufficient(items, error.details.get("variant_ids", [])) from error
     for line in lines:
         line.order = order
+    # After the reservation, so a refused order does not write its lines first.
     OrderLine.objects.bulk_create(lines)
     return order

@@ -300,3 +300,28 @@ def test_a_paid_order_cannot_be_cancelled(customer: Customer) -> None:
     response = customer.post(f"{URL}{order.pk}/cancel/")
 
     assert response.status_code == 409
+
+
+def test_order_bodies_match_the_declared_schemas(customer: Customer) -> None:
+    # Placing and reading an order answer the selector's shape serialised once, not
+    # through the schema: they must still be exactly what the OpenAPI document promises.
+    from apps.common.tests.schemas import assert_matches_schema
+    from apps.orders.apis.ninja_router import OrderDetailOut
+    from apps.payments.models import Payment
+
+    created = customer.post("/api/v2/orders/", _body((make_variant(), 2)))
+    assert created.status_code == 201
+    assert_matches_schema(OrderDetailOut, created.json())
+    order = Order.objects.get(pk=created.json()["id"])
+    Payment.objects.create(
+        order=order,
+        provider="paystack",
+        reference="FS-schema-check",
+        amount=order.total_amount,
+        currency=order.currency,
+    )
+
+    detail = customer.get(f"/api/v2/orders/{order.pk}/").json()
+
+    assert detail["payments"]
+    assert_matches_schema(OrderDetailOut, detail)

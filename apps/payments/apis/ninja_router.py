@@ -6,13 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from apps.authentication.apis.ninja_auth import bearer_auth
 from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.ninja_schemas import Problem
+from apps.common.db import in_thread
 from apps.payments.selectors import payment_data, payment_get_for_customer
 from apps.payments.services import payment_check, payment_start, webhook_receive
 
@@ -81,7 +81,7 @@ async def start_payment(request: HttpRequest, order_id: int, payload: PaymentSta
         )
         return created, payment_data(payment)
 
-    created, data = await sync_to_async(start)()
+    created, data = await in_thread(start)
     return Status(201 if created else 200, data)
 
 
@@ -103,7 +103,7 @@ async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -
         payment.refresh_from_db()
         return {"outcome": outcome, "payment": payment_data(payment)}
 
-    return await sync_to_async(check)()
+    return await in_thread(check)
 
 
 @router.post(
@@ -118,7 +118,7 @@ async def provider_webhook(request: HttpRequest, provider: str) -> dict[str, Any
     (``x-square-hmacsha256-signature``). The signature over the raw body is checked
     first (400 when it does not verify, nothing stored); each provider event is stored
     once (a redelivery answers ``duplicate: true``) and confirmed in the background."""
-    receipt = await sync_to_async(webhook_receive)(
-        provider=provider, headers=dict(request.headers), body=request.body
+    receipt = await in_thread(
+        webhook_receive, provider=provider, headers=dict(request.headers), body=request.body
     )
     return {"received": True, "duplicate": receipt.duplicate, "event_id": receipt.event_id}

@@ -1,0 +1,157 @@
+"""The lean ASGI request path of the APIs.
+
+Django's stock middleware are all ``MiddlewareMixin`` classes: under ASGI each of their
+``process_request`` / ``process_response`` halves is a hop into a sync thread, and the
+handler adds one more hop for ``request_started`` and one for ``response.close()`` — about
+18 thread hops per request before the view does anything, which made async views several
+times slower than a bare async app. The APIs need none of sessions, CSRF, messages or the
+session user (they authenticate bearer tokens).
+
+So the ASGI application (``config/asgi.py``) sends ``/api/``, ``/health/`` and ``/metrics``
+to :class:`ApiASGIHandler`, which
+
+- runs only ``settings.API_MIDDLEWARE``, every one natively async;
+- runs the pure-CPU hooks of Django's security, CSP, common (host check, slash
+  redirects) and X-Frame-Options middleware inline through :class:`InlineHooksMiddleware`,
+  so API responses carry exactly the headers the rest of the site does, without a hop;
+- sends ``request_started`` / ``request_finished`` inline when no database connection is
+  open in the request's context (the usual case: reads and writes close theirs at the end
+  of their one hop, see :func:`apps.common.db.in_thread`), and through a hop as Django does
+  otherwise.
+
+Everything else (admin, static files) keeps Django's full stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import closing
+from typing import Any
+
+from asgiref.sync import markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import ImproperlyConfigured, RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.core.handlers.exception import convert_exception_to_response
+from django.db import connections
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import set_script_prefix
+from django.utils.module_loading import import_string
+
+from apps.common.db import pooled_threads
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[Mapping[str, Any]]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _noop_get_response(request: HttpRequest) -> HttpResponseBase:  # pragma: no cover
+    raise AssertionError("inline middleware hooks never call get_response")
+
+
+class InlineHooksMiddleware:
+    """Runs ``process_request`` and ``process_response`` of the CPU-only Django middleware
+    in ``settings.API_INLINE_MIDDLEWARE`` in the event loop, in the order the full stack
+    runs them (requests top-down, responses bottom-up). Only middleware that do no I/O
+    belong there — this is what lets them skip the thread hop."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]):
+        self.get_response = get_response
+        hooks = [import_string(path)(_noop_get_response) for path in settings.API_INLINE_MIDDLEWARE]
+        self._request_hooks = [h.process_request for h in hooks if hasattr(h, "process_request")]
+        self._response_hooks = [
+            h.process_response for h in reversed(hooks) if hasattr(h, "process_response")
+        ]
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response: HttpResponseBase | None = None
+        for process_request in self._request_hooks:
+            response = process_request(request)
+            if response is not None:
+                break
+        if response is None:
+            response = await self.get_response(request)
+        for process_response in self._response_hooks:
+            response = process_response(request, response)
+        return response
+
+
+def _database_connection_open() -> bool:
+    return any(conn.connection is not None for conn in connections.all(initialized_only=True))
+
+
+class ApiASGIHandler(ASGIHandler):
+    """Django's ASGI handler with the API middleware and no per-request thread hop of its
+    own (see the module's docstring)."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        handler = convert_exception_to_response(self._get_response_async)  # type: ignore[attr-defined]
+        for path in reversed(settings.API_MIDDLEWARE):
+            middleware = import_string(path)
+            if not getattr(middleware, "async_capable", False):
+                raise ImproperlyConfigured(f"API middleware {path} must be natively async")
+            handler = convert_exception_to_response(middleware(handler))
+        self._middleware_chain = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # No ThreadSensitiveContext (a new thread per request): the APIs' sync work runs
+        # on the process' thread pool (apps.common.db.in_thread); sync views (v1) still
+        # get a thread of their own per request, as Django gives them.
+        if scope["path"].startswith(tuple(settings.API_POOLED_THREAD_PREFIXES)):
+            with pooled_threads():
+                await self.handle(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Django's ASGIHandler.handle, with the two request signals sent inline when
+        # that is safe (no database connection open in this context: their receivers —
+        # close_old_connections, reset_queries, closing caches — then do no I/O), and
+        # without the task that watches for a client disconnect meanwhile: an API call
+        # whose client left runs to its end (a write is not cut off half-way).
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        with closing(body_file):
+            set_script_prefix(get_script_prefix(scope))
+            signals.request_started.send(sender=self.__class__, scope=scope)
+            request, error_response = self.create_request(scope, body_file)
+            if request is None:
+                assert error_response is not None
+                await self.send_response(error_response, send)
+                error_response.close()
+                return
+            response = await self.run_get_response(request)
+            await self.send_response(response, send)
+            if _database_connection_open():
+                await sync_to_async(response.close)()
+            else:
+                response.close()
+
+
+def api_path(path: str) -> bool:
+    """Whether ``path`` is served by the lean API pipeline."""
+    return path.startswith(tuple(settings.API_PATH_PREFIXES))
+
+
+def dispatch_by_path(api: ASGIApp, site: ASGIApp) -> ASGIApp:
+    """One ASGI application: API paths to ``api``, everything else to ``site``."""
+    prefixes = tuple(settings.API_PATH_PREFIXES)
+
+    async def application(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(prefixes):
+            await api(scope, receive, send)
+        else:
+            await site(scope, receive, send)
+
+    return application

@@ -1,0 +1,109 @@
+"""Process-wide Redis clients over the default cache's server, for the request path.
+
+Django's ``caches`` are per async context, so under ASGI every request builds a new
+``RedisCache`` client with its own connection pool and socket, and its async methods are
+thread hops around the sync client. The hot paths (rate limiting, access-token
+revocation) instead use one client per process (sync) or per event loop (async) on the
+same server, the same key layout (``KEY_PREFIX:VERSION:key``) and the same value format
+(integers stored raw), so values written through ``django.core.cache`` and through these
+clients are interchangeable.
+
+When the default cache is not Redis (the embedded local-memory cache), :func:`redis_target`
+answers ``None`` and callers use ``django.core.cache`` directly: it does no I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import redis.asyncio as aredis
+from django.conf import settings
+
+_REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    """Where the default cache lives and how it names keys."""
+
+    url: str
+    key_prefix: str
+    version: int
+    connect_timeout: float
+    socket_timeout: float
+
+    def key(self, key: str) -> str:
+        """The stored name of ``key``, as Django's default key function makes it."""
+        return f"{self.key_prefix}:{self.version}:{key}"
+
+
+_target_memo: tuple[object, RedisTarget | None] | None = None
+_sync_clients: dict[RedisTarget, redis.Redis] = {}
+_async_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[RedisTarget, aredis.Redis]
+] = weakref.WeakKeyDictionary()
+
+
+def redis_target() -> RedisTarget | None:
+    """The default cache's Redis server, or ``None`` when the default cache is not Redis.
+
+    Read from the settings (memoised on the settings object, so a test that overrides
+    ``CACHES`` gets the new target)."""
+    global _target_memo
+    conf: dict[str, Any] = settings.CACHES["default"]
+    memo = _target_memo
+    if memo is not None and memo[0] is conf:
+        return memo[1]
+    target = _target_from(conf)
+    _target_memo = (conf, target)
+    return target
+
+
+def _target_from(conf: dict[str, Any]) -> RedisTarget | None:
+    if conf.get("BACKEND") != _REDIS_BACKEND or conf.get("KEY_FUNCTION"):
+        return None
+    location = conf["LOCATION"]
+    url = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
+    options = conf.get("OPTIONS", {})
+    return RedisTarget(
+        url=url,
+        key_prefix=str(conf.get("KEY_PREFIX", "")),
+        version=int(conf.get("VERSION", 1)),
+        connect_timeout=float(options.get("socket_connect_timeout", 2)),
+        socket_timeout=float(options.get("socket_timeout", 2)),
+    )
+
+
+def sync_client(target: RedisTarget) -> redis.Redis:
+    """The process' blocking client for ``target`` (thread-safe; one pool)."""
+    client = _sync_clients.get(target)
+    if client is None:
+        client = redis.Redis.from_url(
+            target.url,
+            socket_connect_timeout=target.connect_timeout,
+            socket_timeout=target.socket_timeout,
+        )
+        _sync_clients[target] = client
+    return client
+
+
+def async_client(target: RedisTarget) -> aredis.Redis:
+    """The running event loop's client for ``target`` (asyncio connections belong to the
+    loop that opened them, so each loop — one per server worker — has its own)."""
+    loop = asyncio.get_running_loop()
+    clients = _async_clients.get(loop)
+    if clients is None:
+        clients = _async_clients[loop] = {}
+    client = clients.get(target)
+    if client is None:
+        client = aredis.Redis.from_url(
+            target.url,
+            socket_connect_timeout=target.connect_timeout,
+            socket_timeout=target.socket_timeout,
+        )
+        clients[target] = client
+    return client

@@ -1,0 +1,204 @@
+"""The served ASGI application (config.asgi): API paths take the lean pipeline, and it
+answers exactly what the full Django stack answers — same status, body and security
+headers — while the hot reads cross into a sync thread once and the cache once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from django.conf import settings
+from django.db import connections
+from django.test import Client
+
+from apps.authentication.services import ClientInfo, session_start
+from apps.orders.tests.factories import make_variant, place_order
+from apps.vendors.tests.factories import UserFactory
+from config.asgi import application
+
+# The served app runs each request in a thread of its own: its reads must see committed
+# rows, so these tests commit their data.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECURITY_HEADERS = (
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+    "Cross-Origin-Opener-Policy",
+)
+
+
+class Served:
+    """Requests through the ASGI application as granian would send them, counting the
+    thread hops each one makes (work handed from the event loop to a thread — what
+    ``sync_to_async`` does too) and the threads started."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.hops = 0
+        self.threads_started = 0
+        hand_off = asyncio.BaseEventLoop.run_in_executor
+        start = threading.Thread.start
+
+        def counting_hop(loop: asyncio.BaseEventLoop, *args: Any) -> Any:
+            self.hops += 1
+            return hand_off(loop, *args)
+
+        def counting_start(thread: threading.Thread) -> None:
+            self.threads_started += 1
+            start(thread)
+
+        monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", counting_hop)
+        monkeypatch.setattr(threading.Thread, "start", counting_start)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # Like a server process, the event loop holds no database connection of its own.
+        connections.close_all()
+        self.hops = self.threads_started = 0
+
+        async def send() -> httpx.Response:
+            transport = httpx.ASGITransport(app=application, client=("127.0.0.1", 40000))  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                return await c.request(method, path, **kwargs)
+
+        return asyncio.run(send())
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    yield Served(monkeypatch)
+    connections.close_all()
+
+
+def _bearer(user: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {session_start(user=user, client=ClientInfo()).access}"}
+
+
+def _without_request_id(body: Any) -> Any:
+    if isinstance(body, dict):
+        return {k: v for k, v in body.items() if k != "request_id"}
+    return body
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v2/products/{product}/",
+        "/api/v2/products/?limit=5",
+        "/api/v2/products/?size=NOPE",
+        "/api/v2/products/999999999/",
+        "/api/v2/categories/",
+        "/api/v2/orders/{order}/",
+        "/api/v2/orders/",
+        "/api/v1/vendor/store/",
+        "/api/v2/no-such-endpoint/",
+        "/health/live/",
+    ],
+)
+def test_the_served_api_answers_like_the_full_stack(served: Served, path: str) -> None:
+    product = make_variant().product
+    customer = UserFactory.create()
+    order = place_order(customer=customer)
+    url = path.format(product=product.pk, order=order.pk)
+    headers = _bearer(customer)
+
+    lean = served.request("GET", url, headers=headers)
+    full = Client().get(url, headers=headers)
+
+    assert lean.status_code == full.status_code
+    assert lean.headers["Content-Type"] == full["Content-Type"]
+    if full["Content-Type"].endswith("json"):
+        assert _without_request_id(lean.json()) == _without_request_id(full.json())
+    for header in SECURITY_HEADERS:
+        assert lean.headers.get(header) == full.get(header), header
+    assert lean.headers["X-Request-ID"]
+
+
+def test_a_path_without_its_slash_is_redirected_like_the_full_stack(served: Served) -> None:
+    lean = served.request("GET", "/api/v2/categories")
+
+    assert lean.status_code == Client().get("/api/v2/categories").status_code
+    assert lean.status_code in {301, 308}
+    assert lean.headers["Location"].endswith("/api/v2/categories/")
+
+
+def test_an_unknown_host_is_refused(served: Served) -> None:
+    response = served.request("GET", "/api/v2/categories/", headers={"Host": "evil.example"})
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_hot_reads_cross_into_a_sync_thread_once(served: Served, signed_in: bool) -> None:
+    # Middleware, authentication, throttling, logging, metrics and the request signals
+    # run on the event loop; only the selector's one call touches sync code.
+    product = make_variant().product
+    customer = UserFactory.create()
+    order = place_order(customer=customer)
+    headers = _bearer(customer) if signed_in else {}
+
+    for path in (f"/api/v2/products/{product.pk}/", "/api/v2/products/", "/api/v2/categories/"):
+        assert served.request("GET", path, headers=headers).status_code == 200
+        assert served.hops == 1, path
+    if signed_in:
+        assert served.request("GET", f"/api/v2/orders/{order.pk}/", headers=headers).is_success
+        assert served.hops == 1
+
+
+def test_reads_reuse_threads_and_hand_their_connection_back(served: Served) -> None:
+    # Each request's one hop runs on a pooled thread and hands its connection back: a
+    # hundred requests neither start a thread each (the pool grows to its bound at most)
+    # nor keep a connection.
+    product = make_variant().product
+    started = 0
+
+    for _ in range(100):
+        assert served.request("GET", f"/api/v2/products/{product.pk}/").status_code == 200
+        started += served.threads_started
+
+    assert started <= settings.API_SYNC_THREADS < 100
+
+    assert all(conn.connection is None for conn in connections.all(initialized_only=True))
+
+
+@pytest.mark.redis
+def test_a_signed_in_read_makes_one_redis_round_trip(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+    import redis.asyncio
+
+    calls: list[str] = []
+
+    def count(cls: type, name: str) -> None:
+        original = getattr(cls, name)
+        if asyncio.iscoroutinefunction(original):
+
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                calls.append(f"{cls.__module__}.{cls.__name__}.{name}")
+                return await original(*args, **kwargs)
+        else:
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                calls.append(f"{cls.__module__}.{cls.__name__}.{name}")
+                return original(*args, **kwargs)
+
+        monkeypatch.setattr(cls, name, wrapper)
+
+    count(redis.asyncio.client.Pipeline, "execute")
+    count(redis.asyncio.Redis, "execute_command")
+    count(redis.client.Pipeline, "execute")
+    count(redis.Redis, "execute_command")
+    customer = UserFactory.create()
+    order = place_order(customer=customer)
+    headers = _bearer(customer)
+    calls.clear()
+
+    response = served.request("GET", f"/api/v2/orders/{order.pk}/", headers=headers)
+
+    assert response.status_code == 200
+    assert calls == ["redis.asyncio.client.Pipeline.execute"]
