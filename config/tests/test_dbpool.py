@@ -4,6 +4,7 @@ round trip per request, and a connection killed while idle is replaced, not hand
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,11 +18,11 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 
 @pytest.fixture
-def pool() -> Iterator[ConnectionPool]:
+def pool() -> Iterator[ConnectionPool[psycopg.Connection[object]]]:
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
     params.pop("context", None)
-    with ConnectionPool(
+    with ConnectionPool[psycopg.Connection[object]](
         kwargs={**params, "autocommit": True},
         min_size=1,
         max_size=1,
@@ -45,13 +46,13 @@ def probes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-def _backend_pid(pool: ConnectionPool) -> int:
+def _backend_pid(pool: ConnectionPool[psycopg.Connection[object]]) -> int:
     with pool.connection() as conn:
         return int(conn.execute("SELECT pg_backend_pid()").fetchone()[0])  # type: ignore[index]
 
 
 def test_a_connection_back_a_moment_ago_is_not_probed(
-    pool: ConnectionPool, probes: list[int]
+    pool: ConnectionPool[psycopg.Connection[object]], probes: list[int]
 ) -> None:
     first = _backend_pid(pool)
     probes.clear()
@@ -61,10 +62,13 @@ def test_a_connection_back_a_moment_ago_is_not_probed(
 
 
 def test_a_connection_killed_while_idle_is_replaced(
-    pool: ConnectionPool, probes: list[int], monkeypatch: pytest.MonkeyPatch
+    pool: ConnectionPool[psycopg.Connection[object]],
+    probes: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     killed = _backend_pid(pool)
-    with psycopg.connect(**{**pool.kwargs, "autocommit": True}) as admin:
+    kwargs: dict[str, Any] = pool.kwargs  # type: ignore[assignment]
+    with psycopg.connect(**{**kwargs, "autocommit": True}) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [killed])
     monkeypatch.setattr(dbpool, "IDLE_CHECK_SECONDS", 0.0)  # it has idled "long enough"
 
