@@ -59,7 +59,7 @@ class PreparedValues:
 
     def __init__(
         self,
-        build: Callable[..., QuerySet[Any, dict[str, Any]]],
+        build: Callable[..., QuerySet[Any, Any]],
         *,
         using: str = DEFAULT_DB_ALIAS,
     ) -> None:

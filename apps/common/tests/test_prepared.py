@@ -15,13 +15,13 @@ from apps.common.prepared import PreparedValues
 pytestmark = pytest.mark.django_db
 
 
-def _products(product_id: int) -> QuerySet[Any, dict[str, Any]]:
+def _products(product_id: int) -> QuerySet[Any, Any]:
     return Product.objects.filter(pk=product_id, is_active=True).values(
         "id", "name", "images", "min_price", "created_at", store_name=F("store__name")
     )
 
 
-def _variants(product_ids: list[int]) -> QuerySet[Any, dict[str, Any]]:
+def _variants(product_ids: list[int]) -> QuerySet[Any, Any]:
     return (
         Variant.objects.filter(product_id__in=product_ids)
         .order_by("id")
@@ -34,7 +34,7 @@ def test_rows_equal_the_orms_for_every_argument() -> None:
     second = make_product(name="Second", variants=[{"size": "L"}])
     builds: list[Any] = []
 
-    def counted(product_id: int) -> QuerySet[Any, dict[str, Any]]:
+    def counted(product_id: int) -> QuerySet[Any, Any]:
         builds.append(product_id)
         return _products(product_id)
 
