@@ -168,34 +168,47 @@ def rate_limit_consume(scope: str, ident: str, rate: Rate | str) -> RateLimitUsa
 
 
 async def rate_limit_consume_async(
-    scope: str, ident: str, rate: Rate, *, peek: Sequence[str] = ()
-) -> tuple[RateLimitUsage, list[bool] | None]:
-    """:func:`rate_limit_consume` for the event loop, and whether each cache key in
-    ``peek`` exists — all in one Redis round trip on the async client, so the caller
-    (bearer authentication) pays a single network wait for its revocation check and the
-    rate limit together. ``None`` instead of the list when the cache cannot be reached.
+    counters: Sequence[tuple[str, str, Rate]], *, peek: Sequence[str] = ()
+) -> tuple[list[RateLimitUsage], list[bool] | None]:
+    """:func:`rate_limit_consume` for the event loop, for each ``(scope, ident, rate)`` of
+    ``counters``, and whether each cache key in ``peek`` exists — all in one Redis round
+    trip on the async client, so the caller (authentication) pays a single network wait
+    for its revocation check and every rate limit of the request together. When the cache
+    cannot be reached every count is allowed (and logged) and the peek is ``None``.
     Without Redis (local-memory cache) the work is in-process and done inline.
     """
-    window, retry_after = _window(rate)
-    key = rate_limit_key(scope, ident, window)
+    windows = [(scope, rate, *_window(rate)) for scope, _, rate in counters]
+    keys = [
+        rate_limit_key(scope, ident, window)
+        for (scope, ident, _), (_, _, window, _) in zip(counters, windows, strict=True)
+    ]
     try:
         target = redis_target()
         if target is None:
-            count = _increment_in_django_cache(key, timeout=rate.period + 1)
+            counts = [
+                _increment_in_django_cache(key, timeout=rate.period + 1)
+                for key, (_, rate, _, _) in zip(keys, windows, strict=True)
+            ]
             found = cache.get_many(list(peek))
             present = [name in found for name in peek]
         else:
             pipe = async_client(target).pipeline(transaction=False)
-            pipe.set(target.key(key), 0, ex=rate.period + 1, nx=True)
-            pipe.incr(target.key(key))
+            for key, (_, rate, _, _) in zip(keys, windows, strict=True):
+                pipe.set(target.key(key), 0, ex=rate.period + 1, nx=True)
+                pipe.incr(target.key(key))
             for name in peek:
                 pipe.exists(target.key(name))
             results = await pipe.execute()
-            count = int(results[1])
-            present = [bool(value) for value in results[2:]]
+            counts = [int(count) for count in results[1 : 2 * len(keys) : 2]]
+            present = [bool(value) for value in results[2 * len(keys) :]]
     except Exception as exc:
-        return _unavailable(scope, rate, retry_after, exc), None
-    return _usage(count, rate, retry_after), present
+        return [
+            _unavailable(scope, rate, retry_after, exc) for scope, rate, _, retry_after in windows
+        ], None
+    return [
+        _usage(count, rate, retry_after)
+        for count, (_, rate, _, retry_after) in zip(counts, windows, strict=True)
+    ], present
 
 
 def _increment_in_django_cache(key: str, *, timeout: int) -> int:

@@ -30,7 +30,7 @@ async def _verify_and_count(request: HttpRequest, token: str) -> AccessPrincipal
     trip. Raises ``NotAuthenticated`` (invalid, expired or revoked)."""
     principal = access_token_decode(token)  # the signature is checked before any I/O
     revoked = await precount(
-        request, "user", str(principal.user_id), peek=[revocation_key(principal.session_id)]
+        request, [("user", str(principal.user_id))], peek=[revocation_key(principal.session_id)]
     )
     if revoked is None:
         revocation_unknown(principal.session_id)
@@ -77,7 +77,7 @@ class OptionalBearerAuth(HttpBearer):
 
     @staticmethod
     async def _anonymous(request: HttpRequest) -> Anonymous:
-        await precount(request, "anon", None)
+        await precount(request, [("anon", None)])
         return ANONYMOUS
 
 

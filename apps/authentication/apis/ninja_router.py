@@ -19,7 +19,7 @@ from apps.authentication.services import ClientInfo, LoginChallenge, TokenPair
 from apps.authentication.services.codes import CODE_LIFETIME
 from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.ninja_schemas import Problem
-from apps.common.apis.throttles import NinjaAuthIpThrottle, NinjaRateThrottle
+from apps.common.apis.throttles import NinjaAuthIpThrottle, NinjaRateThrottle, PublicAccess
 from apps.common.db import in_thread
 from apps.common.http import client_ip
 
@@ -27,6 +27,9 @@ router = Router(tags=["accounts"])
 
 # Auth endpoints: the general per-IP/per-user limit plus a stricter one per IP.
 AUTH_THROTTLES: list[BaseThrottle] = [NinjaRateThrottle(), NinjaAuthIpThrottle()]
+# Public operations, counted for their throttles in one async cache round trip.
+AUTH_ACCESS = PublicAccess("anon", "auth_ip")
+PUBLIC_ACCESS = PublicAccess("anon")
 CODE_PATTERN = r"^\s*\d{6}\s*$"
 CODE_SENT = "If the address needs a code, it is on its way; codes are valid for 10 minutes."
 
@@ -153,7 +156,7 @@ def _principal(request: HttpRequest) -> AccessPrincipal:
 @router.post(
     "/auth/register/",
     response={201: RegisteredOut, 409: Problem, 422: Problem, 429: Problem},
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Create an account",
 )
@@ -175,7 +178,7 @@ async def register(request: HttpRequest, payload: RegisterIn) -> Status:
 @router.post(
     "/auth/verify-email/",
     response={200: TokensOut, 422: Problem, 429: Problem},
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Verify the email address",
 )
@@ -193,7 +196,7 @@ async def verify_email(request: HttpRequest, payload: VerifyEmailIn) -> dict[str
 @router.post(
     "/auth/resend-code/",
     response={202: DetailOut, 422: Problem, 429: Problem},
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Send a new verification code",
 )
@@ -214,7 +217,7 @@ async def resend_code(request: HttpRequest, payload: EmailIn) -> Status:
         422: Problem,
         429: Problem,
     },
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Sign in",
 )
@@ -243,7 +246,7 @@ async def login(request: HttpRequest, payload: LoginIn) -> dict[str, object] | S
 @router.post(
     "/auth/login/verify/",
     response={200: TokensOut, 422: Problem, 429: Problem},
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Finish a two-factor sign-in",
 )
@@ -261,7 +264,7 @@ async def login_verify(request: HttpRequest, payload: LoginVerifyIn) -> dict[str
 @router.post(
     "/auth/token/refresh/",
     response={200: TokensOut, 401: Problem, 422: Problem},
-    auth=None,
+    auth=PUBLIC_ACCESS,
     summary="Rotate the refresh token",
 )
 async def token_refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, object]:
@@ -273,7 +276,7 @@ async def token_refresh(request: HttpRequest, payload: RefreshIn) -> dict[str, o
 @router.post(
     "/auth/logout/",
     response={204: None, 422: Problem},
-    auth=None,
+    auth=PUBLIC_ACCESS,
     summary="Sign out",
 )
 async def logout(request: HttpRequest, payload: RefreshIn) -> Status:
@@ -286,7 +289,7 @@ async def logout(request: HttpRequest, payload: RefreshIn) -> Status:
 @router.post(
     "/auth/password/reset/",
     response={202: DetailOut, 422: Problem, 429: Problem},
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Ask for a password reset code",
 )
@@ -299,7 +302,7 @@ async def password_reset(request: HttpRequest, payload: EmailIn) -> Status:
 @router.post(
     "/auth/password/reset/confirm/",
     response={200: DetailOut, 422: Problem, 429: Problem},
-    auth=None,
+    auth=AUTH_ACCESS,
     throttle=AUTH_THROTTLES,
     summary="Set a new password with the reset code",
 )

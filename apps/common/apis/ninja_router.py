@@ -3,6 +3,7 @@
 from django.conf import settings
 from ninja import Router, Schema
 
+from apps.common.apis.throttles import PublicAccess
 from apps.common.selectors import service_meta
 
 router = Router(tags=["meta"])
@@ -15,7 +16,9 @@ class MetaOut(Schema):
     environment: str
 
 
-@router.get("/meta/", response=MetaOut, auth=None, summary="Service name and version")
+@router.get(
+    "/meta/", response=MetaOut, auth=PublicAccess("anon"), summary="Service name and version"
+)
 async def meta(request: object) -> MetaOut:
     """Who answers here: the service name, its version and which API layer this is."""
     return MetaOut(

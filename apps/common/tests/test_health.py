@@ -19,7 +19,7 @@ import json, django
 django.setup()
 from django.test import Client
 response = Client().get("/health/ready/")
-print(json.dumps({"status": response.status_code, "body": response.json()}))
+print("PROBE-RESULT", json.dumps({"status": response.status_code, "body": response.json()}))
 """
 
 
@@ -33,7 +33,9 @@ def probe_ready(**env: str) -> dict[str, Any]:
         timeout=60,
         check=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    # The pool's own threads may still log after the result: find the result's line.
+    line = next(line for line in result.stdout.splitlines() if line.startswith("PROBE-RESULT "))
+    return json.loads(line.removeprefix("PROBE-RESULT "))
 
 
 def test_live_answers_without_touching_dependencies(client: Client) -> None:

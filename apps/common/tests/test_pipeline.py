@@ -165,40 +165,75 @@ def test_reads_reuse_threads_and_hand_their_connection_back(served: Served) -> N
     assert all(conn.connection is None for conn in connections.all(initialized_only=True))
 
 
-@pytest.mark.redis
-def test_a_signed_in_read_makes_one_redis_round_trip(
-    served: Served, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def redis_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every Redis command batch sent, named by client kind; a blocking call made on the
+    event loop's thread is named ``BLOCKING ON THE LOOP``."""
     import redis
     import redis.asyncio
 
     calls: list[str] = []
 
-    def count(cls: type, name: str) -> None:
+    def on_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def count(cls: type, name: str, label: str) -> None:
         original = getattr(cls, name)
         if asyncio.iscoroutinefunction(original):
 
             async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                calls.append(f"{cls.__module__}.{cls.__name__}.{name}")
+                calls.append(label)
                 return await original(*args, **kwargs)
         else:
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
-                calls.append(f"{cls.__module__}.{cls.__name__}.{name}")
+                calls.append("BLOCKING ON THE LOOP" if on_loop() else label)
                 return original(*args, **kwargs)
 
         monkeypatch.setattr(cls, name, wrapper)
 
-    count(redis.asyncio.client.Pipeline, "execute")
-    count(redis.asyncio.Redis, "execute_command")
-    count(redis.client.Pipeline, "execute")
-    count(redis.Redis, "execute_command")
+    count(redis.asyncio.client.Pipeline, "execute", "async pipeline")
+    count(redis.asyncio.Redis, "execute_command", "async command")
+    count(redis.client.Pipeline, "execute", "sync pipeline")
+    count(redis.Redis, "execute_command", "sync command")
+    return calls
+
+
+@pytest.mark.redis
+def test_a_signed_in_read_makes_one_redis_round_trip(
+    served: Served, redis_calls: list[str]
+) -> None:
+    # The revocation check and the rate limit share one pipelined round trip.
     customer = UserFactory.create()
     order = place_order(customer=customer)
     headers = _bearer(customer)
-    calls.clear()
+    redis_calls.clear()
 
     response = served.request("GET", f"/api/v2/orders/{order.pk}/", headers=headers)
 
     assert response.status_code == 200
-    assert calls == ["redis.asyncio.client.Pipeline.execute"]
+    assert redis_calls == ["async pipeline"]
+
+
+@pytest.mark.redis
+def test_public_operations_never_block_the_event_loop_on_redis(
+    served: Served, redis_calls: list[str]
+) -> None:
+    product = make_variant().product
+    user = UserFactory.create()
+    login = {"email": user.email, "password": "not-the-password"}
+
+    responses = [
+        served.request("GET", f"/api/v2/products/{product.pk}/"),
+        served.request("GET", "/api/v2/meta/"),
+        served.request("POST", "/api/v2/auth/login/", json=login),
+    ]
+
+    assert [r.status_code for r in responses] == [200, 200, 401]
+    assert "BLOCKING ON THE LOOP" not in redis_calls
+    # Each request counted its limits in one round trip; sign-in counts two limits.
+    assert redis_calls.count("async pipeline") == 3
