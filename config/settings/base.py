@@ -212,10 +212,8 @@ SUPPORT_EMAIL = ENV.SUPPORT_EMAIL
 
 # --- APIs -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "apps.authentication.apis.drf_auth.BearerAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
+    # Bearer tokens only: the API paths carry no session (apps.common.pipeline).
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.authentication.apis.drf_auth.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

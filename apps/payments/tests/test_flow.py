@@ -26,6 +26,13 @@ from apps.payments.tasks import process_order_payment, reconcile_pending_payment
 from apps.vendors.tests.factories import StaffFactory, UserFactory
 from tools.sandbox import SandboxServer
 
+
+def bearer_client(user: Any) -> Client:
+    """A client signed in the way API callers are: a bearer access token."""
+    token = session_start(user=user, client=ClientInfo()).access
+    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
 pytestmark = pytest.mark.django_db
 
 PROVIDERS = ["paystack", "stripe", "square"]
@@ -365,8 +372,7 @@ def test_staff_refund_in_part_then_in_full(
     provider: str,
 ) -> None:
     payment_id = _pay(payment_sandbox, shopper, order, provider)
-    staff = Client()
-    staff.force_login(StaffFactory.create())
+    staff = bearer_client(StaffFactory.create())
     url = f"/api/v1/payments/{payment_id}/refunds/"
     mail.outbox.clear()
 
@@ -400,10 +406,8 @@ def test_refunds_are_staff_only_and_validate_input(
 ) -> None:
     payment_id = _pay(payment_sandbox, shopper, order, "paystack")
     url = f"/api/v1/payments/{payment_id}/refunds/"
-    customer = Client()
-    customer.force_login(shopper.user)
-    staff = Client()
-    staff.force_login(StaffFactory.create())
+    customer = bearer_client(shopper.user)
+    staff = bearer_client(StaffFactory.create())
 
     assert customer.post(url, {}, content_type="application/json").status_code == 403
     assert Client().post(url, {}, content_type="application/json").status_code == 401
@@ -425,8 +429,7 @@ def test_a_provider_outage_during_refund_refunds_nothing(
     payment_id = _pay(payment_sandbox, shopper, order, "stripe")
     payment = Payment.objects.get(pk=payment_id)
     payment_sandbox.set_behaviour(payment.provider_payment_id, "error_5xx")
-    staff = Client()
-    staff.force_login(StaffFactory.create())
+    staff = bearer_client(StaffFactory.create())
 
     response = staff.post(
         f"/api/v1/payments/{payment_id}/refunds/", {}, content_type="application/json"
