@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve worker scheduler bench-tasks test lint migrate seed lock clean
+.PHONY: help install run serve worker scheduler bench bench-tasks test lint migrate seed lock clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ worker: install ## Run one task worker (QUEUES='*' or e.g. critical; TASK_BACKEN
 
 scheduler: install ## Run the recurring-job scheduler (safe to run several)
 	$(BIN)/python manage.py run_scheduler
+
+bench: install ## HTTP benchmark, app vs bare floor (<15 min); SCENARIOS= CONNECTIONS= DURATION= SKIP_FLOOR=1 SKIP_SEED=1
+	@scripts/bench.sh
 
 bench-tasks: install ## Task queue benchmark on Redis: enqueue→start p50/p95 and tasks/s, 2 workers
 	$(BIN)/python bench/tasks_bench.py

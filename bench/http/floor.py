@@ -1,0 +1,616 @@
+"""The floor: a bare ASGI app (no framework) with an asyncpg pool and orjson that answers
+the benchmark's scenarios with the app's SQL and the app's JSON.
+
+It is what the same work costs with nothing around it, the yardstick of ``make bench``:
+
+* ``GET /api/v2/products/{id}/`` and ``GET /api/v2/products/?limit=&category=&size=``
+  (newest first, first page, with the ``next`` cursor);
+* ``GET /api/v2/orders/{id}/`` with ``Authorization: Bearer <access token>``;
+* ``POST /api/v2/orders/`` with an ``Idempotency-Key``: the app's writes in one
+  transaction, then the order read back as the app does.
+
+Left out on purpose (the app pays for these, the floor does not): rate limiting, the
+revocation check of the access token (the signature, expiry, issuer and audience are
+verified), request logging and metrics, the task enqueued after an order commits, and the
+savepoints the ORM wraps around the order insert and the stock reservation (the one that
+guards the idempotency key insert is kept: it is what makes a repeated key answer with the
+first order). Error answers only carry the problem members the benchmark needs.
+
+Serve it with granian: ``granian --interface asgi bench.http.floor:app``. Environment:
+``DATABASE_URL``, ``DJANGO_SECRET_KEY`` (to verify access tokens),
+``DATABASE_POOL_MIN_SIZE`` / ``DATABASE_POOL_MAX_SIZE`` (the app's defaults, 2 / 20),
+``ORDER_RESERVATION_MINUTES`` (30).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl
+
+import asyncpg
+import jwt
+import orjson
+
+from bench.http import floor_sql as sql
+from bench.http.floor_sql import At
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Json = dict[str, Any]
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_ID = 2**63
+MAX_LINES = 100
+MAX_QUANTITY = 1000
+ADDRESS_LENGTH = (10, 500)
+NOTES_MAX_LENGTH = 1000
+KEY_MAX_LENGTH = 255
+KEY_LIFETIME = timedelta(hours=24)
+NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+PROBLEM_TYPE_BASE = "https://fashionistar.dev/problems/"
+
+# The static headers the app's middleware adds to every API answer, so both send about
+# the same bytes; the floor spends nothing to produce them.
+_STATIC_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        b"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        b"frame-ancestors 'none'; object-src 'none'; base-uri 'self'; form-action 'self'",
+    ),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains; preload"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+_JSON = b"application/json; charset=utf-8"
+_PROBLEM = b"application/problem+json"
+
+
+class HttpError(Exception):
+    """An answer other than success: status, problem code and a short message."""
+
+    def __init__(self, status: int, code: str, detail: str, title: str = "") -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.title = status, code, detail, title
+
+    def body(self) -> bytes:
+        return orjson.dumps(
+            {
+                "type": PROBLEM_TYPE_BASE + self.code.replace("_", "-"),
+                "title": self.title or HTTPStatus(self.status).phrase,
+                "status": self.status,
+                "detail": self.detail,
+                "code": self.code,
+            }
+        )
+
+
+# --- formats (the app's JSON) ------------------------------------------------------------
+
+
+def iso(value: datetime) -> str:
+    """A datetime as the app writes it (Django's JSON encoder): milliseconds, ``Z``."""
+    text = value.isoformat()
+    if value.microsecond:
+        text = text[:23] + text[26:]
+    if text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    return text
+
+
+def iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+def money(value: Decimal | None) -> str | None:
+    """Decimals travel as strings, as the app sends them (``"22500.00"``)."""
+    return None if value is None else str(value)
+
+
+def encode_cursor(sort: str, key: str, pk: int) -> str:
+    """The app's keyset cursor (``apps.catalog.selectors._encode_cursor``)."""
+    raw = orjson.dumps({"s": sort, "k": key, "i": pk})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def signing_key(secret_key: str) -> str:
+    """The access-token key the app derives from ``SECRET_KEY`` (Django's
+    ``salted_hmac("fashionistar.access-token", "signing-key").hexdigest()``)."""
+    key = hashlib.sha256(b"fashionistar.access-token" + secret_key.encode()).digest()
+    return hmac.new(key, msg=b"signing-key", digestmod=hashlib.sha256).hexdigest()
+
+
+def order_number() -> str:
+    chars = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(8))
+    return f"FS-{chars[:4]}-{chars[4:]}"
+
+
+def request_hash(items: Sequence[tuple[int, int]], address: str, notes: str) -> str:
+    canonical = json.dumps(
+        {"items": [list(item) for item in items], "delivery_address": address,
+         "customer_notes": notes},
+        separators=(",", ":"),
+    )  # fmt: skip
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- rows → JSON ---------------------------------------------------------------------------
+
+
+def variant_json(row: asyncpg.Record) -> Json:
+    on_hand = row[At.VS["on_hand"]]
+    available = max(on_hand - row[At.VS["reserved"]], 0) if on_hand is not None else 0
+    return {
+        "id": row[At.V["id"]],
+        "sku": row[At.V["sku"]],
+        "size": row[At.V["size"]],
+        "colour": row[At.VC["name"]],
+        "colour_hex": row[At.VC["hex_code"]],
+        "price": money(row[At.V["price"]]),
+        "compare_at_price": money(row[At.V["compare_at_price"]]),
+        "currency": row[At.V["currency"]],
+        "available": available,
+        "in_stock": available > 0,
+    }
+
+
+def product_json(row: asyncpg.Record, variants: list[Json], *, with_description: bool) -> Json:
+    data: Json = {
+        "id": row[At.P["id"]],
+        "name": row[At.P["name"]],
+        "slug": row[At.P["slug"]],
+        "brand": row[At.P["brand"]],
+        "store": {
+            "id": row[At.S["id"]],
+            "name": row[At.S["name"]],
+            "slug": row[At.S["slug"]],
+        },
+        "category": {
+            "id": row[At.C["id"]],
+            "name": row[At.C["name"]],
+            "slug": row[At.C["slug"]],
+        },
+        "images": list(row[At.P["images"]] or []),
+        "price_from": money(row[At.P["min_price"]]),
+        "currency": variants[0]["currency"] if variants else None,
+        "in_stock": any(v["in_stock"] for v in variants),
+        "created_at": iso(row[At.P["created_at"]]),
+        "variants": variants,
+    }
+    if with_description:
+        data["description"] = row[At.P["description"]]
+    return data
+
+
+def order_json(
+    row: asyncpg.Record, lines: list[asyncpg.Record], payments: list[asyncpg.Record]
+) -> Json:
+    status = row[At.O["status"]]
+    return {
+        "id": row[At.O["id"]],
+        "order_number": row[At.O["order_number"]],
+        "status": status,
+        "total_amount": money(row[At.O["total_amount"]]),
+        "currency": row[At.O["currency"]],
+        "delivery_address": row[At.O["delivery_address"]],
+        "customer_notes": row[At.O["customer_notes"]],
+        "created_at": iso(row[At.O["created_at"]]),
+        "reserved_until": iso(row[At.O["reserved_until"]]) if status == "pending_payment" else None,
+        "paid_at": iso_or_none(row[At.O["paid_at"]]),
+        "cancelled_at": iso_or_none(row[At.O["cancelled_at"]]),
+        "items": [
+            {
+                "id": line[At.L["id"]],
+                "variant_id": line[At.L["variant_id"]],
+                "product_name": line[At.L["product_name"]],
+                "sku": line[At.L["sku"]],
+                "size": line[At.L["size"]],
+                "colour": line[At.L["colour"]],
+                "unit_price": money(line[At.L["unit_price"]]),
+                "quantity": line[At.L["quantity"]],
+                "line_total": money(line[At.L["line_total"]]),
+                "fulfilled": line[At.L["fulfilled_at"]] is not None,
+            }
+            for line in lines
+        ],
+        "payments": [
+            {
+                "id": pay[At.PAY["id"]],
+                "provider": pay[At.PAY["provider"]],
+                "reference": pay[At.PAY["reference"]],
+                "amount": money(pay[At.PAY["amount"]]),
+                "currency": pay[At.PAY["currency"]],
+                "status": pay[At.PAY["status"]],
+                "created_at": iso(pay[At.PAY["created_at"]]),
+            }
+            for pay in payments
+        ],
+    }
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=orjson.dumps, decoder=orjson.loads, format="text"
+    )
+
+
+async def _keep_as_is(connection: asyncpg.Connection) -> None:
+    """Pool release without asyncpg's reset round trip (every transaction here closes
+    itself; the app's pool sends nothing on release either)."""
+
+
+class Floor:
+    """The ASGI application; one per worker process, its pool made at startup."""
+
+    def __init__(self) -> None:
+        self.pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+        self.key = signing_key(os.environ.get("DJANGO_SECRET_KEY", ""))
+        self.hold = timedelta(minutes=int(os.environ.get("ORDER_RESERVATION_MINUTES", "30")))
+
+    async def start(self) -> asyncpg.Pool:
+        async with self._lock:
+            if self.pool is None:
+                self.pool = await asyncpg.create_pool(
+                    os.environ["DATABASE_URL"],
+                    min_size=int(os.environ.get("DATABASE_POOL_MIN_SIZE", "2")),
+                    max_size=int(os.environ.get("DATABASE_POOL_MAX_SIZE", "20")),
+                    init=_init_connection,
+                    reset=_keep_as_is,
+                )
+            return self.pool
+
+    async def stop(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        pool = self.pool or await self.start()
+        try:
+            status, body = await self._route(pool, scope, receive)
+            content_type = _JSON
+        except HttpError as error:
+            status, body, content_type = error.status, error.body(), _PROBLEM
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode()),
+            *_STATIC_HEADERS,
+            (b"x-request-id", uuid.uuid4().hex.encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as error:
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _route(self, pool: asyncpg.Pool, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path.startswith("/api/v2/products/") and method == "GET":
+            rest = path[len("/api/v2/products/") :]
+            if not rest:
+                query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+                return 200, await self.product_list(pool, query)
+            return 200, await self.product_detail(pool, _path_id(rest))
+        if path.startswith("/api/v2/orders/"):
+            customer_id = self._customer_id(scope)
+            rest = path[len("/api/v2/orders/") :]
+            if not rest and method == "POST":
+                payload = await _read_body(receive)
+                key = _header(scope, b"idempotency-key")
+                return await self.order_create(pool, customer_id, payload, key)
+            if rest and method == "GET":
+                return 200, await self.order_detail(pool, customer_id, _path_id(rest))
+        if path == "/health/live/":
+            return 200, b'{"status": "ok"}'
+        raise HttpError(404, "not_found", "Not found.")
+
+    def _customer_id(self, scope: Scope) -> int:
+        scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise HttpError(401, "not_authenticated", "Authentication required.")
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                self.key,
+                algorithms=["HS256"],
+                audience="fashionistar-api",
+                issuer="fashionistar",
+                options={"require": ["exp", "iat", "sub", "sid", "typ"]},
+            )
+        except jwt.PyJWTError as error:
+            raise HttpError(401, "token_invalid", "The access token is not valid.") from error
+        sub = str(claims["sub"])
+        if claims.get("typ") != "access" or not sub.isdigit():
+            raise HttpError(401, "token_invalid", "The access token is not valid.")
+        return int(sub)
+
+    # --- catalogue ---------------------------------------------------------------------
+
+    async def product_detail(self, pool: asyncpg.Pool, product_id: int) -> bytes:
+        async with pool.acquire() as connection:
+            row = await connection.fetchrow(sql.PRODUCT_DETAIL, product_id)
+            if row is None:
+                raise HttpError(404, "product_not_found", "Product not found.")
+            variants = await connection.fetch(sql.VARIANTS_OF_PRODUCTS, [product_id])
+        data = product_json(row, [variant_json(v) for v in variants], with_description=True)
+        return orjson.dumps(data)
+
+    async def product_list(self, pool: asyncpg.Pool, query: dict[str, str]) -> bytes:
+        try:
+            limit = int(query.get("limit", DEFAULT_PAGE_SIZE))
+        except ValueError as error:
+            raise HttpError(422, "validation_failed", "limit: not an integer.") from error
+        if limit < 1:
+            raise HttpError(422, "validation_failed", "limit: at least 1.")
+        limit = min(limit, MAX_PAGE_SIZE)
+        category, size = query.get("category"), query.get("size")
+        async with pool.acquire() as connection:
+            args: list[Any] = []
+            if category:
+                args.append(await _category_ids(connection, category))
+            if size:
+                args.append(size)
+            statement = sql.product_list(category=bool(category), size=bool(size))
+            rows = await connection.fetch(statement, *args, limit + 1)
+            page = rows[:limit]
+            variants = (
+                await connection.fetch(sql.VARIANTS_OF_PRODUCTS, [r[At.P["id"]] for r in page])
+                if page
+                else []
+            )
+        by_product: dict[int, list[Json]] = defaultdict(list)
+        for variant in variants:
+            by_product[variant[At.V["product_id"]]].append(variant_json(variant))
+        next_cursor = None
+        if len(rows) > limit:
+            last = page[-1]
+            next_cursor = encode_cursor(
+                "newest", last[At.P["created_at"]].isoformat(), last[At.P["id"]]
+            )
+        items = [
+            product_json(row, by_product.get(row[At.P["id"]], []), with_description=False)
+            for row in page
+        ]
+        return orjson.dumps({"items": items, "next": next_cursor})
+
+    # --- orders ------------------------------------------------------------------------
+
+    async def order_detail(self, pool: asyncpg.Pool, customer_id: int, order_id: int) -> bytes:
+        async with pool.acquire() as connection:
+            data = await _order_read(connection, customer_id, order_id)
+        return orjson.dumps(data)
+
+    async def order_create(
+        self, pool: asyncpg.Pool, customer_id: int, payload: Any, key: str | None
+    ) -> tuple[int, bytes]:
+        items, address, notes = _validate_order(payload)
+        if key is not None and not 1 <= len(key) <= KEY_MAX_LENGTH:
+            raise HttpError(422, "validation_failed", "Idempotency-Key: 1 to 255 characters.")
+        digest = request_hash(items, address, notes)
+        now = datetime.now(UTC)
+        async with pool.acquire() as connection:
+            async with connection.transaction():
+                key_row, replayed = await _claim_key(connection, customer_id, key, digest, now)
+                if replayed is not None:
+                    order_id, created = replayed, False
+                else:
+                    order_id = await self._place(
+                        connection, customer_id, items, address, notes, now, key_row
+                    )
+                    created = True
+            data = await _order_read(connection, customer_id, order_id)
+        return (201 if created else 200), orjson.dumps(data)
+
+    async def _place(
+        self,
+        connection: asyncpg.Connection,
+        customer_id: int,
+        items: list[tuple[int, int]],
+        address: str,
+        notes: str,
+        now: datetime,
+        key_row: int | None,
+    ) -> int:
+        ids = sorted({variant_id for variant_id, _ in items})
+        variants = {
+            row[At.V["id"]]: row for row in await connection.fetch(sql.SELLABLE_VARIANTS, ids)
+        }
+        if len(variants) != len(ids):
+            raise HttpError(422, "variant_unavailable", "Some items are not for sale.")
+        if len({row[At.V["currency"]] for row in variants.values()}) > 1:
+            raise HttpError(422, "validation_failed", "Items in different currencies.")
+        total = Decimal("0.00")
+        lines = []
+        for variant_id, quantity in items:
+            row = variants[variant_id]
+            line_total = row[At.V["price"]] * quantity
+            total += line_total
+            lines.append((row, quantity, line_total))
+        order_id: int = await connection.fetchval(
+            sql.ORDER_INSERT,
+            now,
+            datetime.now(UTC),
+            customer_id,
+            order_number(),
+            variants[ids[0]][At.V["currency"]],
+            total,
+            address,
+            notes,
+            now + self.hold,
+        )
+        wanted: dict[int, int] = defaultdict(int)
+        for variant_id, quantity in items:
+            wanted[variant_id] += quantity
+        for variant_id in ids:
+            status = await connection.execute(sql.STOCK_RESERVE, wanted[variant_id], variant_id)
+            if status != "UPDATE 1":
+                raise HttpError(409, "insufficient_stock", "Not enough stock for some lines.")
+        for variant_id in ids:
+            on_hand, reserved = await connection.fetchrow(sql.STOCK_LEVELS, variant_id)
+            await connection.fetchval(
+                sql.MOVEMENT_INSERT,
+                variant_id,
+                wanted[variant_id],
+                on_hand,
+                reserved,
+                order_id,
+                datetime.now(UTC),
+            )
+        await connection.fetch(
+            sql.ORDER_LINES_INSERT,
+            [order_id] * len(lines),
+            [row[At.V["id"]] for row, _, _ in lines],
+            [row[At.SS["id"]] for row, _, _ in lines],
+            [row[At.SP["name"]] for row, _, _ in lines],
+            [row[At.V["sku"]] for row, _, _ in lines],
+            [row[At.V["size"]] for row, _, _ in lines],
+            [row[At.SC["name"]] for row, _, _ in lines],
+            [row[At.V["price"]] for row, _, _ in lines],
+            [quantity for _, quantity, _ in lines],
+            [line_total for _, _, line_total in lines],
+            [None] * len(lines),
+        )
+        if key_row is not None:
+            await connection.execute(sql.IDEMPOTENCY_SET_ORDER, order_id, key_row)
+        return order_id
+
+
+async def _claim_key(
+    connection: asyncpg.Connection, customer_id: int, key: str | None, digest: str, now: datetime
+) -> tuple[int | None, int | None]:
+    """Record the idempotency key: ``(key row id, None)``, or ``(None, first order id)``
+    when the key was seen before with the same request."""
+    if key is None:
+        return None, None
+    await connection.execute(sql.IDEMPOTENCY_DELETE_EXPIRED, customer_id, now, key)
+    try:
+        async with connection.transaction():  # a savepoint, as in the app
+            key_row: int = await connection.fetchval(
+                sql.IDEMPOTENCY_INSERT, customer_id, key, digest, now, now + KEY_LIFETIME
+            )
+    except asyncpg.UniqueViolationError:
+        row = await connection.fetchrow(sql.IDEMPOTENCY_EXISTING, customer_id, key)
+        if row is None or row[0] != digest or row[1] is None:
+            raise HttpError(422, "idempotency_key_reused", "This key was already used.") from None
+        return None, int(row[1])
+    return key_row, None
+
+
+async def _order_read(connection: asyncpg.Connection, customer_id: int, order_id: int) -> Json:
+    row = await connection.fetchrow(sql.ORDER_FOR_CUSTOMER, customer_id, order_id)
+    if row is None:
+        raise HttpError(404, "order_not_found", "Order not found.")
+    lines = await connection.fetch(sql.ORDER_LINES, [order_id])
+    payments = await connection.fetch(sql.ORDER_PAYMENTS, [order_id])
+    return order_json(row, lines, payments)
+
+
+async def _category_ids(connection: asyncpg.Connection, category: str) -> list[int]:
+    """The category (id or slug) and everything below it, as the app computes it."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    root = None
+    is_id = category.isdigit() and len(category) <= 18
+    for pk, parent_id, slug in await connection.fetch(sql.CATEGORIES):
+        children[parent_id].append(pk)
+        if slug == category or (is_id and pk == int(category)):
+            root = pk
+    if root is None:
+        raise HttpError(422, "unknown_category", "category: Unknown category.")
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [child for pk in frontier for child in children.get(pk, [])]
+        found.extend(frontier)
+    return found
+
+
+def _validate_order(payload: Any) -> tuple[list[tuple[int, int]], str, str]:
+    try:
+        raw_items = payload["items"]
+        items = [(int(item["variant_id"]), int(item["quantity"])) for item in raw_items]
+        address = str(payload["delivery_address"]).strip()
+        notes = str(payload.get("customer_notes", "")).strip()
+    except (KeyError, TypeError, ValueError) as error:
+        raise HttpError(422, "validation_failed", "Malformed order.") from error
+    if not 1 <= len(items) <= MAX_LINES:
+        raise HttpError(422, "validation_failed", "items: between 1 and 100 lines.")
+    for variant_id, quantity in items:
+        if variant_id <= 0 or not 1 <= quantity <= MAX_QUANTITY:
+            raise HttpError(422, "validation_failed", "items: bad variant or quantity.")
+    if not ADDRESS_LENGTH[0] <= len(address) <= ADDRESS_LENGTH[1]:
+        raise HttpError(422, "validation_failed", "delivery_address: 10 to 500 characters.")
+    if len(notes) > NOTES_MAX_LENGTH:
+        raise HttpError(422, "validation_failed", "customer_notes: at most 1000 characters.")
+    return items, address, notes
+
+
+def _path_id(rest: str) -> int:
+    text = rest[:-1] if rest.endswith("/") else rest
+    if not text.isdigit() or "/" in text:
+        raise HttpError(404, "not_found", "Not found.")
+    value = int(text)
+    if not 0 < value < MAX_ID:
+        raise HttpError(404, "not_found", "Not found.")
+    return value
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _read_body(receive: Receive) -> Any:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as error:
+        raise HttpError(400, "malformed_json", "The body is not JSON.") from error
+
+
+app = Floor()
