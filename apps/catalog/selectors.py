@@ -1,26 +1,56 @@
 """Reads on the catalogue.
 
-The public reads return plain data (dicts of ids, strings, Decimals) built from a fixed
-number of queries: products (joined with store and category) and one prefetch of their
-active variants (joined with colour and stock), plus one small query on categories when
-a category filter is given.
+The public reads return plain data (dicts of ids, strings, Decimals) built from flat
+``values()`` rows, never from model instances, in a fixed number of queries: products
+(joined with store and category) and one query of their active variants (joined with
+colour, with the stock of each), plus the category rows when a category filter is given
+(served from the cache; see ``category_rows``).
+
+Each read comes in two halves so that another executor (a native async database
+connection) can run the same SQL:
+
+* builders return the QuerySets and send nothing to the database:
+  ``product_list_queries(...)``, ``product_detail_queries(product_id)``,
+  ``variants_query(product_ids)``, ``category_rows_query()``;
+* shapers turn the rows into the output and touch no database:
+  ``product_page_split(rows, sort=, limit=)``, ``product_rows_to_data(products, variants,
+  with_description=)``, ``product_detail_from_rows(...)``, ``category_tree_from_rows(rows)``,
+  ``category_ids_with_descendants(rows, category)``.
+
+The sync selectors (``product_list_public``, ``product_get_public``, ``category_tree``)
+compose the two.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
+import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+import structlog
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
-from apps.catalog.models import SIZE_SET, Category, Product, Variant
+from apps.catalog.models import (
+    CATEGORY_CACHE_VERSION_KEY,
+    SIZE_SET,
+    Category,
+    Product,
+    Variant,
+    catalogue_cache,
+)
 from apps.common.errors import NotFound, ValidationFailed
+from apps.inventory.models import Stock
 from apps.vendors.models import StoreStatus
+
+logger = structlog.get_logger(__name__)
 
 Sort = Literal["newest", "price_asc", "price_desc"]
 SORTS: tuple[str, ...] = ("newest", "price_asc", "price_desc")
@@ -29,22 +59,27 @@ MAX_PAGE_SIZE = 100
 MAX_ID = 2**63
 MAX_PRICE = Decimal(10) ** 10
 
+#: A product row: ``id``, ``name``, ``slug``, ``brand``, ``images`` (decoded JSON),
+#: ``min_price`` (Decimal), ``created_at`` (aware datetime), ``store_id``, ``store_name``,
+#: ``store_slug``, ``category_id``, ``category_name``, ``category_slug`` and, for the
+#: detail, ``description``. The keys are the SQL column names (plain columns or aliases).
+ProductRow = Mapping[str, Any]
+#: A variant row: ``id``, ``product_id``, ``sku``, ``size``, ``price``,
+#: ``compare_at_price``, ``currency``, ``colour_name``, ``colour_hex`` and ``available``
+#: (on hand - reserved, NULL without a stock row).
+VariantRow = Mapping[str, Any]
+#: A category row: ``(id, name, slug, parent_id)``.
+CategoryRow = tuple[int, str, str, int | None]
+
+#: Cached category rows, stored as ``(version, rows)`` next to the version stamp.
+CATEGORY_ROWS_CACHE_KEY = "catalog:categories:rows"
+#: Bounds staleness only for writes that bypass the ORM (raw SQL); ORM writes bump the
+#: version stamp and are visible on the next read.
+CATEGORY_CACHE_TIMEOUT = 300
+
 
 def _is_id(value: str) -> bool:
     return value.isdigit() and len(value) <= 18
-
-
-# --- shared pieces -----------------------------------------------------------------------
-
-
-def _active_variants() -> Prefetch[Any]:
-    return Prefetch(
-        "variants",
-        queryset=Variant.objects.filter(is_active=True)
-        .select_related("colour", "stock")
-        .order_by("id"),
-        to_attr="active_variants",
-    )
 
 
 def visible_products() -> QuerySet[Product]:
@@ -54,46 +89,122 @@ def visible_products() -> QuerySet[Product]:
     )
 
 
-def _variant_data(variant: Variant) -> dict[str, Any]:
-    stock = getattr(variant, "stock", None)
-    available = max(stock.on_hand - stock.reserved, 0) if stock is not None else 0
+# --- row queries -------------------------------------------------------------------------
+
+_PRODUCT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "slug",
+    "brand",
+    "images",
+    "min_price",
+    "created_at",
+    "store_id",
+    "category_id",
+)
+
+
+def _product_rows(
+    products: QuerySet[Product], *, with_description: bool
+) -> QuerySet[Product, ProductRow]:
+    columns = (*_PRODUCT_COLUMNS, "description") if with_description else _PRODUCT_COLUMNS
+    return products.values(
+        *columns,
+        store_name=F("store__name"),
+        store_slug=F("store__slug"),
+        category_name=F("category__name"),
+        category_slug=F("category__slug"),
+    )
+
+
+def variants_query(product_ids: Sequence[int]) -> QuerySet[Variant, VariantRow]:
+    """The active variants of ``product_ids`` as ``VariantRow``s, in id order.
+
+    The stock comes from a correlated subquery on the stock primary key rather than a
+    join: a join lets PostgreSQL hash the whole stock table for a page of a few hundred
+    variants, the subquery probes the primary key once per variant.
+    """
+    available = Stock.objects.filter(variant_id=OuterRef("pk")).values(
+        available=F("on_hand") - F("reserved")
+    )
+    return (
+        Variant.objects.filter(product_id__in=list(product_ids), is_active=True)
+        .order_by("id")
+        .values(
+            "id",
+            "product_id",
+            "sku",
+            "size",
+            "price",
+            "compare_at_price",
+            "currency",
+            colour_name=F("colour__name"),
+            colour_hex=F("colour__hex_code"),
+            available=Subquery(available),
+        )
+    )
+
+
+# --- shaping rows ------------------------------------------------------------------------
+
+
+def _variant_data(row: VariantRow) -> dict[str, Any]:
+    available = max(row["available"] or 0, 0)
     return {
-        "id": variant.pk,
-        "sku": variant.sku,
-        "size": variant.size,
-        "colour": variant.colour.name,
-        "colour_hex": variant.colour.hex_code,
-        "price": variant.price,
-        "compare_at_price": variant.compare_at_price,
-        "currency": variant.currency,
+        "id": row["id"],
+        "sku": row["sku"],
+        "size": row["size"],
+        "colour": row["colour_name"],
+        "colour_hex": row["colour_hex"],
+        "price": row["price"],
+        "compare_at_price": row["compare_at_price"],
+        "currency": row["currency"],
         "available": available,
         "in_stock": available > 0,
     }
 
 
-def _product_data(product: Product, *, with_description: bool) -> dict[str, Any]:
-    variants = [_variant_data(v) for v in getattr(product, "active_variants", [])]
+def _product_data(
+    row: ProductRow, variants: list[dict[str, Any]], *, with_description: bool
+) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": product.pk,
-        "name": product.name,
-        "slug": product.slug,
-        "brand": product.brand,
-        "store": {"id": product.store.pk, "name": product.store.name, "slug": product.store.slug},
+        "id": row["id"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "brand": row["brand"],
+        "store": {"id": row["store_id"], "name": row["store_name"], "slug": row["store_slug"]},
         "category": {
-            "id": product.category.pk,
-            "name": product.category.name,
-            "slug": product.category.slug,
+            "id": row["category_id"],
+            "name": row["category_name"],
+            "slug": row["category_slug"],
         },
-        "images": list(product.images or []),
-        "price_from": product.min_price,
+        "images": list(row["images"] or []),
+        "price_from": row["min_price"],
         "currency": variants[0]["currency"] if variants else None,
         "in_stock": any(v["in_stock"] for v in variants),
-        "created_at": product.created_at,
+        "created_at": row["created_at"],
         "variants": variants,
     }
     if with_description:
-        data["description"] = product.description
+        data["description"] = row["description"]
     return data
+
+
+def product_rows_to_data(
+    product_rows: Sequence[ProductRow],
+    variant_rows: Sequence[VariantRow],
+    *,
+    with_description: bool,
+) -> list[dict[str, Any]]:
+    """The public product dicts, in the order of ``product_rows``, each with its variants
+    from ``variant_rows`` (which come in id order)."""
+    variants: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in variant_rows:
+        variants[row["product_id"]].append(_variant_data(row))
+    return [
+        _product_data(row, variants.get(row["id"], []), with_description=with_description)
+        for row in product_rows
+    ]
 
 
 # --- cursor ------------------------------------------------------------------------------
@@ -136,26 +247,64 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     return key, pk
 
 
-_ORDERING: dict[str, tuple[str, str, str]] = {
-    # sort: (column, order_by for column, comparison for "after")
-    "newest": ("created_at", "-created_at", "lt"),
-    "price_asc": ("min_price", "min_price", "gt"),
-    "price_desc": ("min_price", "-min_price", "lt"),
+_ORDERING: dict[str, tuple[str, str, str, str]] = {
+    # sort: (column, order_by for column, comparisons for "after" and "not before")
+    "newest": ("created_at", "-created_at", "lt", "lte"),
+    "price_asc": ("min_price", "min_price", "gt", "gte"),
+    "price_desc": ("min_price", "-min_price", "lt", "lte"),
 }
 
 
 # --- categories --------------------------------------------------------------------------
 
 
-def _category_with_descendants(category: str) -> list[int]:
+def category_rows_query() -> QuerySet[Category, tuple[int, str, str, int | None]]:
+    """Every category as a ``CategoryRow``, in display order (position, name, id)."""
+    return Category.objects.order_by("position", "name", "id").values_list(
+        "id", "name", "slug", "parent_id"
+    )
+
+
+def category_rows() -> list[CategoryRow]:
+    """Every category as ``CategoryRow``s, from the default cache when it is current.
+
+    The rows are cached next to the version stamp that every category write bumps
+    (``apps.catalog.models.categories_changed``), and both are read in one round trip:
+    rows cached under another version are never used, so an edit made by any process
+    sharing the cache is seen on the next read. An unreachable cache means a query.
+    """
+    cache = catalogue_cache()
+    try:
+        found = cache.get_many([CATEGORY_CACHE_VERSION_KEY, CATEGORY_ROWS_CACHE_KEY])
+        version = found.get(CATEGORY_CACHE_VERSION_KEY)
+        if version is None:
+            # No stamp yet (cold or evicted cache): start one; if another reader got
+            # there first, use theirs.
+            version = uuid.uuid4().hex
+            if not cache.add(CATEGORY_CACHE_VERSION_KEY, version, timeout=None):
+                version = cache.get(CATEGORY_CACHE_VERSION_KEY)
+    except Exception as error:  # any backend's connection error: serve from the database
+        logger.warning("catalog.category_cache_unavailable", error=repr(error))
+        return list(category_rows_query())
+    cached = found.get(CATEGORY_ROWS_CACHE_KEY)
+    if version is not None and isinstance(cached, tuple) and cached[0] == version:
+        rows: list[CategoryRow] = cached[1]
+        return rows
+    rows = list(category_rows_query())
+    if version is not None:
+        with contextlib.suppress(Exception):
+            cache.set(CATEGORY_ROWS_CACHE_KEY, (version, rows), CATEGORY_CACHE_TIMEOUT)
+    return rows
+
+
+def category_ids_with_descendants(rows: Sequence[CategoryRow], category: str) -> list[int]:
     """Ids of the category given by id or slug and of every category below it.
 
-    Raises ``ValidationFailed`` naming ``category`` when it does not exist.
+    Raises ``ValidationFailed`` naming ``category`` when it is not among ``rows``.
     """
-    rows = list(Category.objects.values_list("id", "parent_id", "slug"))
     children: dict[int | None, list[int]] = defaultdict(list)
     root: int | None = None
-    for pk, parent_id, slug in rows:
+    for pk, _name, slug, parent_id in rows:
         children[parent_id].append(pk)
         if slug == category or (_is_id(category) and pk == int(category)):
             root = pk
@@ -168,23 +317,150 @@ def _category_with_descendants(category: str) -> list[int]:
     return found
 
 
-def category_tree() -> list[dict[str, Any]]:
-    """Every category as a tree: ``[{id, name, slug, children: [...]}, …]`` (one query)."""
+def _category_with_descendants(category: str) -> list[int]:
+    """``category_ids_with_descendants`` over the cached category rows."""
+    return category_ids_with_descendants(category_rows(), category)
+
+
+def category_tree_from_rows(rows: Sequence[CategoryRow]) -> list[dict[str, Any]]:
+    """``[{id, name, slug, children: [...]}, …]`` from rows in display order."""
     nodes: dict[int, dict[str, Any]] = {}
-    parents: list[tuple[int, int | None]] = []
-    for pk, name, slug, parent_id in Category.objects.order_by(
-        "position", "name", "id"
-    ).values_list("id", "name", "slug", "parent_id"):
+    for pk, name, slug, _parent_id in rows:
         nodes[pk] = {"id": pk, "name": name, "slug": slug, "children": []}
-        parents.append((pk, parent_id))
     roots: list[dict[str, Any]] = []
-    for node_id, parent_ref in parents:
-        parent = nodes.get(parent_ref) if parent_ref is not None else None
-        (parent["children"] if parent is not None else roots).append(nodes[node_id])
+    for pk, _name, _slug, parent_id in rows:
+        parent = nodes.get(parent_id) if parent_id is not None else None
+        (parent["children"] if parent is not None else roots).append(nodes[pk])
     return roots
 
 
-# --- public catalogue --------------------------------------------------------------------
+def category_tree() -> list[dict[str, Any]]:
+    """Every category as a tree: ``[{id, name, slug, children: [...]}, …]`` (from the
+    cache, or one query)."""
+    return category_tree_from_rows(category_rows())
+
+
+# --- public catalogue: product list --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductListQueries:
+    """The queries of one catalogue page.
+
+    ``products`` yields up to ``limit + 1`` ``ProductRow``s (the extra row only tells that
+    a next page exists); ``product_page_split`` cuts the page and makes the cursor, then
+    ``variants_for`` the ids of the page gives the one variant query.
+    """
+
+    products: QuerySet[Product, ProductRow]
+    sort: str
+    limit: int
+
+    @staticmethod
+    def variants_for(product_ids: Sequence[int]) -> QuerySet[Variant, VariantRow]:
+        return variants_query(product_ids)
+
+
+def product_list_queries(
+    *,
+    categories: Sequence[CategoryRow] | None = None,
+    category: str | None = None,
+    store: str | None = None,
+    brand: str | None = None,
+    size: str | None = None,
+    colour: str | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    q: str | None = None,
+    in_stock: bool = False,
+    sort: str = "newest",
+    cursor: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> ProductListQueries:
+    """Build (without running anything) the queries of ``product_list_public``.
+
+    ``categories`` are the category rows (``category_rows()``), needed only when
+    ``category`` is given. Raises ``ValidationFailed`` naming the field, exactly as
+    ``product_list_public``.
+    """
+    if sort not in SORTS:
+        raise ValidationFailed.for_field(
+            "sort", f"Must be one of: {', '.join(SORTS)}.", "invalid_choice"
+        )
+    if min_price is not None and max_price is not None and min_price > max_price:
+        raise ValidationFailed.for_field(
+            "min_price", "Must not be greater than max_price.", "invalid_range"
+        )
+    if size is not None and size not in SIZE_SET:
+        raise ValidationFailed.for_field("size", "Unknown size.", "invalid_choice")
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+
+    products = visible_products()
+    if category:
+        if categories is None:
+            raise ValueError("A category filter needs the category rows.")
+        products = products.filter(
+            category_id__in=category_ids_with_descendants(categories, category)
+        )
+    if store:
+        products = products.filter(
+            Q(store_id=int(store)) if _is_id(store) else Q(store__slug=store)
+        )
+    if brand:
+        # UPPER(brand) = UPPER(%s): served by product_brand_upper_idx.
+        products = products.filter(brand__iexact=brand.strip())
+    if q and q.strip():
+        # UPPER(col) LIKE UPPER('%term%'): served on PostgreSQL by the trigram indexes
+        # on UPPER(name), UPPER(brand) and UPPER(description) (migration 0003).
+        for term in q.split()[:8]:
+            products = products.filter(
+                Q(name__icontains=term) | Q(brand__icontains=term) | Q(description__icontains=term)
+            )
+
+    variant_filter = Q()
+    if size:
+        variant_filter &= Q(size=size)
+    if colour:
+        variant_filter &= Q(colour__name__iexact=colour.strip())
+    if min_price is not None:
+        variant_filter &= Q(price__gte=min_price)
+    if max_price is not None:
+        variant_filter &= Q(price__lte=max_price)
+    if in_stock:
+        variant_filter &= Q(stock__on_hand__gt=F("stock__reserved"))
+    if variant_filter:
+        products = products.filter(
+            Exists(
+                Variant.objects.filter(variant_filter, product_id=OuterRef("pk"), is_active=True)
+            )
+        )
+
+    column, order, after, not_before = _ORDERING[sort]
+    if cursor:
+        key, pk = _decode_cursor(cursor, sort)
+        # (key, id) strictly after the cursor, with a plain bound on the sort column as
+        # well so that the index scan starts at the cursor instead of filtering every
+        # earlier row.
+        products = products.filter(
+            Q(**{f"{column}__{not_before}": key})
+            & (Q(**{f"{column}__{after}": key}) | Q(**{f"id__{after}": pk}))
+        )
+    id_order = "-id" if order.startswith("-") else "id"
+    rows = _product_rows(products.order_by(order, id_order), with_description=False)
+    return ProductListQueries(products=rows[: limit + 1], sort=sort, limit=limit)
+
+
+def product_page_split(
+    rows: Sequence[ProductRow], *, sort: str, limit: int
+) -> tuple[list[ProductRow], str | None]:
+    """The rows of the page (at most ``limit``) and the cursor of the next page (None on
+    the last page), from the up to ``limit + 1`` rows of ``ProductListQueries.products``."""
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    last = page[-1]
+    key = last["created_at"].isoformat() if sort == "newest" else last["min_price"]
+    return page, _encode_cursor(sort, key, last["id"])
 
 
 def product_list_public(
@@ -209,91 +485,70 @@ def product_list_public(
     is never skipped or repeated while paging. Raises ``ValidationFailed`` naming the
     field (unknown sort or category, bad cursor, bad price range, unknown size).
     """
-    if sort not in SORTS:
-        raise ValidationFailed.for_field(
-            "sort", f"Must be one of: {', '.join(SORTS)}.", "invalid_choice"
-        )
-    if min_price is not None and max_price is not None and min_price > max_price:
-        raise ValidationFailed.for_field(
-            "min_price", "Must not be greater than max_price.", "invalid_range"
-        )
-    if size is not None and size not in SIZE_SET:
-        raise ValidationFailed.for_field("size", "Unknown size.", "invalid_choice")
-    limit = max(1, min(limit, MAX_PAGE_SIZE))
-
-    products = visible_products()
-    if category:
-        products = products.filter(category_id__in=_category_with_descendants(category))
-    if store:
-        products = products.filter(
-            Q(store_id=int(store)) if _is_id(store) else Q(store__slug=store)
-        )
-    if brand:
-        products = products.filter(brand__iexact=brand.strip())
-    if q and q.strip():
-        for term in q.split()[:8]:
-            products = products.filter(
-                Q(name__icontains=term) | Q(brand__icontains=term) | Q(description__icontains=term)
-            )
-
-    variant_filter = Q()
-    if size:
-        variant_filter &= Q(size=size)
-    if colour:
-        variant_filter &= Q(colour__name__iexact=colour.strip())
-    if min_price is not None:
-        variant_filter &= Q(price__gte=min_price)
-    if max_price is not None:
-        variant_filter &= Q(price__lte=max_price)
-    if in_stock:
-        variant_filter &= Q(stock__on_hand__gt=F("stock__reserved"))
-    if variant_filter:
-        products = products.filter(
-            Exists(
-                Variant.objects.filter(variant_filter, product_id=OuterRef("pk"), is_active=True)
-            )
-        )
-
-    column, order, after = _ORDERING[sort]
-    if cursor:
-        key, pk = _decode_cursor(cursor, sort)
-        products = products.filter(
-            Q(**{f"{column}__{after}": key}) | Q(**{column: key, f"id__{after}": pk})
-        )
-    id_order = "-id" if order.startswith("-") else "id"
-    page = list(
-        products.select_related("store", "category")
-        .prefetch_related(_active_variants())
-        .order_by(order, id_order)[: limit + 1]
+    queries = product_list_queries(
+        categories=category_rows() if category else None,
+        category=category,
+        store=store,
+        brand=brand,
+        size=size,
+        colour=colour,
+        min_price=min_price,
+        max_price=max_price,
+        q=q,
+        in_stock=in_stock,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    next_cursor = None
-    if len(page) > limit:
-        page = page[:limit]
-        last = page[-1]
-        next_cursor = _encode_cursor(
-            sort, last.created_at.isoformat() if sort == "newest" else last.min_price, last.pk
-        )
+    page, next_cursor = product_page_split(
+        list(queries.products), sort=queries.sort, limit=queries.limit
+    )
+    variant_rows = list(queries.variants_for([row["id"] for row in page])) if page else []
     return {
-        "items": [_product_data(p, with_description=False) for p in page],
+        "items": product_rows_to_data(page, variant_rows, with_description=False),
         "next": next_cursor,
     }
+
+
+# --- public catalogue: one product ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductDetailQueries:
+    """The two queries of one product. They do not depend on each other (both filter on
+    the id), so they may be sent together; ``product_detail_from_rows`` shapes them."""
+
+    product: QuerySet[Product, ProductRow]
+    variants: QuerySet[Variant, VariantRow]
+
+
+def product_detail_queries(product_id: int) -> ProductDetailQueries:
+    """Build (without running anything) the queries of ``product_get_public``. Raises
+    ``NotFound`` for an id no product can have."""
+    if not 0 < product_id < MAX_ID:
+        raise NotFound("Product not found.", code="product_not_found")
+    product = _product_rows(visible_products().filter(pk=product_id), with_description=True)
+    return ProductDetailQueries(product=product.order_by(), variants=variants_query([product_id]))
+
+
+def product_detail_from_rows(
+    product_rows: Sequence[ProductRow], variant_rows: Sequence[VariantRow]
+) -> dict[str, Any]:
+    """The public product dict. Raises ``NotFound`` when there is no product row (unknown
+    or hidden product); the variant rows are then ignored."""
+    if not product_rows:
+        raise NotFound("Product not found.", code="product_not_found")
+    return product_rows_to_data(product_rows[:1], variant_rows, with_description=True)[0]
 
 
 def product_get_public(*, product_id: int) -> dict[str, Any]:
     """A visible product with its active variants. Raises ``NotFound`` for an unknown or
     hidden product (inactive, store not approved, nothing for sale)."""
-    if not 0 < product_id < MAX_ID:
+    queries = product_detail_queries(product_id)
+    product_rows = list(queries.product)
+    if not product_rows:
         raise NotFound("Product not found.", code="product_not_found")
-    product = (
-        visible_products()
-        .select_related("store", "category")
-        .prefetch_related(_active_variants())
-        .filter(pk=product_id)
-        .first()
-    )
-    if product is None:
-        raise NotFound("Product not found.", code="product_not_found")
-    return _product_data(product, with_description=True)
+    return product_detail_from_rows(product_rows, list(queries.variants))
 
 
 # --- vendor / staff ----------------------------------------------------------------------

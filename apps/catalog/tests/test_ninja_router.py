@@ -352,3 +352,64 @@ def test_detail_and_categories_queries_are_constant(client: Client) -> None:
 
     assert _count(client, f"{URL}{small.pk}/") == _count(client, f"{URL}{large.pk}/") <= 2
     assert _count(client, "/api/v2/categories/") == 1
+
+
+def test_bodies_match_the_declared_schemas(client: Client) -> None:
+    # The catalogue answers are serialised straight from the selector, not through the
+    # schema: they must still be exactly what the OpenAPI document promises.
+    from apps.catalog.apis.ninja_router import CategoryOut, ProductDetailOut, ProductPageOut
+    from apps.common.tests.schemas import assert_matches_schema
+
+    product = make_product(variants=[{"size": "S"}, {"size": "M"}])
+    CategoryFactory.create()
+
+    assert_matches_schema(ProductDetailOut, client.get(f"{URL}{product.pk}/").json())
+    assert_matches_schema(ProductPageOut, client.get(URL, {"limit": 1}).json())
+    assert_matches_schema(list[CategoryOut], client.get("/api/v2/categories/").json())
+
+
+def test_detail_makes_two_queries_and_a_hidden_product_one(client: Client) -> None:
+    shown = make_product(variants=[{"size": size} for size in ["XS", "S", "M", "L", "XL"]])
+    hidden = make_product(is_active=False)
+
+    assert _count(client, f"{URL}{shown.pk}/") == 2
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"{URL}{hidden.pk}/").status_code == 404
+    assert len(queries) == 1
+
+
+def test_list_with_every_filter_and_a_cursor_makes_two_queries_once_categories_are_cached(
+    client: Client,
+) -> None:
+    women = CategoryFactory.create(slug="women")
+    store = StoreFactory.create(slug="lagos-looks")
+    for index in range(4):
+        make_product(
+            name=f"Adire wrap {index}",
+            store=store,
+            category=CategoryFactory.create(parent=women),
+            brand="Adire",
+            variants=[{"size": "M", "colour": "Navy", "price": "5000"}, {"size": "L"}],
+        )
+    params = {
+        "category": "women",
+        "store": "lagos-looks",
+        "brand": "adire",
+        "size": "M",
+        "colour": "navy",
+        "min_price": "100",
+        "max_price": "90000",
+        "q": "adire wrap",
+        "in_stock": "true",
+        "sort": "price_asc",
+        "limit": "2",
+    }
+    first = _get(client, params)
+    assert len(first["items"]) == 2
+
+    with CaptureQueriesContext(connection) as queries:
+        second = _get(client, {**params, "cursor": first["next"]})
+
+    assert len(second["items"]) == 2
+    assert len(queries) == 2
+    assert _count(client, "/api/v2/categories/") == 0
