@@ -47,6 +47,7 @@ from apps.catalog.models import (
     catalogue_cache,
 )
 from apps.common.errors import NotFound, ValidationFailed
+from apps.common.prepared import PreparedValues
 from apps.inventory.models import Stock
 from apps.vendors.models import StoreStatus
 
@@ -503,7 +504,7 @@ def product_list_public(
     page, next_cursor = product_page_split(
         list(queries.products), sort=queries.sort, limit=queries.limit
     )
-    variant_rows = list(queries.variants_for([row["id"] for row in page])) if page else []
+    variant_rows = _variant_rows.rows([row["id"] for row in page]) if page else []
     return {
         "items": product_rows_to_data(page, variant_rows, with_description=False),
         "next": next_cursor,
@@ -541,14 +542,21 @@ def product_detail_from_rows(
     return product_rows_to_data(product_rows[:1], variant_rows, with_description=True)[0]
 
 
+# The hot reads compiled once (apps.common.prepared): a product by id, and the active
+# variants of a page's products (one compiled statement per page length).
+_product_detail_row = PreparedValues(lambda product_id: product_detail_queries(product_id).product)
+_variant_rows = PreparedValues(variants_query)
+
+
 def product_get_public(*, product_id: int) -> dict[str, Any]:
     """A visible product with its active variants. Raises ``NotFound`` for an unknown or
     hidden product (inactive, store not approved, nothing for sale)."""
-    queries = product_detail_queries(product_id)
-    product_rows = list(queries.product)
+    if not 0 < product_id < MAX_ID:
+        raise NotFound("Product not found.", code="product_not_found")
+    product_rows = _product_detail_row.rows(product_id)
     if not product_rows:
         raise NotFound("Product not found.", code="product_not_found")
-    return product_detail_from_rows(product_rows, list(queries.variants))
+    return product_detail_from_rows(product_rows, _variant_rows.rows([product_id]))
 
 
 # --- vendor / staff ----------------------------------------------------------------------
