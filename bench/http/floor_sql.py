@@ -2,10 +2,23 @@
 written once as prepared statements (``$n`` parameters instead of inlined literals).
 
 Captured from the app with ``CaptureQueriesContext`` (``docs/performance.md`` says how
-to capture them again). The column lists are the ORM's: the floor reads and ships the same
-bytes from PostgreSQL as the app does, so the comparison is about everything around the
-query, not about the query. ``IN (…)`` lists become ``= ANY($n)`` so that one prepared
-statement serves every list length.
+to capture them again). The reads are the app's ``values()`` queries with only the columns
+the answers need, under the app's aliases and in its order: a product row joined with
+its store's and category's names and slugs, the active variants of some products with
+their colour through a join and their stock (``available``) from a correlated subquery on
+the stock primary key, the category rows of a category filter, and an order, its lines
+and its payments as three queries. Order placement is the app's fixed number of
+statements whatever the number of lines: one locking read of the stock rows in variant-id
+order, one conditional ``UPDATE`` with a ``CASE`` for all of them, one insert of the
+ledger rows and one of the order lines (a single ``VALUES`` row for one, ``UNNEST``
+arrays for several, as the ORM does). So the floor reads and ships the same bytes from
+PostgreSQL as the app does, and the comparison is about everything around the query.
+
+``IN (…)`` lists become ``= ANY($n)`` so that one prepared statement serves every list
+length; the ``CASE`` of the reservation takes one statement per number of variants, as
+it does in the app. Values the ORM sends as parameters but that never change here (the
+``'approved'`` store status, the ``1`` of ``EXISTS``) are written inline, and the row
+limit of a list page, which the ORM inlines, is a parameter.
 """
 
 # The statements are put together from the constant column lists below only; every value
@@ -16,81 +29,138 @@ from __future__ import annotations
 
 from functools import cache
 
+Column = tuple[str, str, str]  # table, column, alias
 
-def _cols(table: str, names: tuple[str, ...]) -> str:
+
+def _aliased(table: str, names: tuple[str, ...]) -> tuple[Column, ...]:
+    return tuple((table, name, name) for name in names)
+
+
+def _select(columns: tuple[Column, ...]) -> str:
+    return ", ".join(f'"{table}"."{name}" AS "{alias}"' for table, name, alias in columns)
+
+
+def _plain(table: str, names: tuple[str, ...]) -> str:
     return ", ".join(f'"{table}"."{name}"' for name in names)
 
 
+def _positions(names: tuple[str, ...], start: int = 0) -> dict[str, int]:
+    return {name: start + index for index, name in enumerate(names)}
+
+
+# --- the rows of the reads (apps/catalog/selectors.py, apps/orders/selectors.py) ----------
+
+_PRODUCT_ROW = (
+    "id", "name", "slug", "brand", "images", "min_price", "created_at", "store_id",
+    "category_id",
+)  # fmt: skip
+_PRODUCT_NAMES: tuple[Column, ...] = (
+    ("vendors_store", "name", "store_name"),
+    ("vendors_store", "slug", "store_slug"),
+    ("catalog_category", "name", "category_name"),
+    ("catalog_category", "slug", "category_slug"),
+)
+PRODUCT_LIST_COLUMNS = (*_aliased("catalog_product", _PRODUCT_ROW), *_PRODUCT_NAMES)
+PRODUCT_DETAIL_COLUMNS = (
+    *_aliased("catalog_product", (*_PRODUCT_ROW, "description")),
+    *_PRODUCT_NAMES,
+)
+VARIANT_COLUMNS = (
+    *_aliased(
+        "catalog_variant",
+        ("id", "product_id", "sku", "size", "price", "compare_at_price", "currency"),
+    ),
+    ("catalog_colour", "name", "colour_name"),
+    ("catalog_colour", "hex_code", "colour_hex"),
+)
+VARIANT_AVAILABLE = (
+    '(SELECT ("U0"."on_hand" - "U0"."reserved") AS "available" FROM "inventory_stock" "U0" '
+    'WHERE "U0"."variant_id" = ("catalog_variant"."id")) AS "available"'
+)
+CATEGORY_COLUMNS = _aliased("catalog_category", ("id", "name", "slug", "parent_id"))
+ORDER_COLUMNS = _aliased(
+    "orders_order",
+    (
+        "id", "order_number", "status", "total_amount", "currency", "delivery_address",
+        "customer_notes", "created_at", "reserved_until", "paid_at", "cancelled_at",
+    ),
+)  # fmt: skip
+LINE_COLUMNS = _aliased(
+    "orders_orderline",
+    (
+        "id", "variant_id", "product_name", "sku", "size", "colour", "unit_price", "quantity",
+        "line_total", "fulfilled_at",
+    ),
+)  # fmt: skip
+PAYMENT_COLUMNS = _aliased(
+    "payments_payment",
+    ("id", "provider", "reference", "amount", "currency", "status", "created_at"),
+)
+
+# --- the model rows of order placement (the ORM's full column lists) ----------------------
+
+VARIANT = (
+    "id", "created_at", "updated_at", "product_id", "sku", "size", "colour_id", "price",
+    "compare_at_price", "currency", "is_active",
+)  # fmt: skip
 PRODUCT = (
-    "id", "created_at", "updated_at", "store_id", "category_id", "name", "slug",
+    "id", "updated_at", "created_at", "store_id", "category_id", "name", "slug",
     "description", "brand", "images", "is_active", "min_price",
 )  # fmt: skip
 STORE = (
     "id", "created_at", "updated_at", "owner_id", "name", "slug", "description", "status",
     "commission_rate", "approved_at",
 )  # fmt: skip
-CATEGORY = ("id", "created_at", "updated_at", "name", "slug", "parent_id", "position")
-VARIANT = (
-    "id", "created_at", "updated_at", "product_id", "sku", "size", "colour_id", "price",
-    "compare_at_price", "currency", "is_active",
-)  # fmt: skip
 COLOUR = ("id", "name", "hex_code")
-STOCK = ("variant_id", "on_hand", "reserved", "updated_at")
+IDEMPOTENCY_KEY = (
+    "id", "customer_id", "key", "request_hash", "order_id", "created_at", "expires_at",
+)  # fmt: skip
 ORDER = (
     "id", "created_at", "updated_at", "customer_id", "order_number", "status", "currency",
     "total_amount", "delivery_address", "customer_notes", "reserved_until", "paid_at",
     "fulfilled_at", "delivered_at", "cancelled_at", "cancel_reason", "refunded_at",
 )  # fmt: skip
-ORDER_LINE = (
-    "id", "order_id", "variant_id", "store_id", "product_name", "sku", "size", "colour",
-    "unit_price", "quantity", "line_total", "fulfilled_at",
-)  # fmt: skip
-PAYMENT = (
-    "id", "created_at", "updated_at", "order_id", "provider", "reference",
-    "provider_payment_id", "amount", "currency", "status", "authorization_url",
-    "client_secret", "failure_reason", "succeeded_at", "refunded_amount", "needs_refund",
-    "needs_refund_reason",
-)  # fmt: skip
+
+
+def _names(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    return tuple(alias for _, _, alias in columns)
 
 
 class At:
-    """Positions of the columns the floor reads in the rows of its joined queries."""
+    """Positions of the columns in the rows the floor reads."""
 
-    # product ⋈ store ⋈ category
-    P = {name: index for index, name in enumerate(PRODUCT)}
-    S = {name: len(PRODUCT) + index for index, name in enumerate(STORE)}
-    C = {name: len(PRODUCT) + len(STORE) + index for index, name in enumerate(CATEGORY)}
-    # variant ⋈ colour ⟕ stock
-    V = {name: index for index, name in enumerate(VARIANT)}
-    VC = {name: len(VARIANT) + index for index, name in enumerate(COLOUR)}
-    VS = {name: len(VARIANT) + len(COLOUR) + index for index, name in enumerate(STOCK)}
-    # variant ⋈ product ⋈ store ⋈ colour (order placement)
-    SP = {name: len(VARIANT) + index for index, name in enumerate(PRODUCT)}
-    SS = {name: len(VARIANT) + len(PRODUCT) + index for index, name in enumerate(STORE)}
-    SC = {
-        name: len(VARIANT) + len(PRODUCT) + len(STORE) + index for index, name in enumerate(COLOUR)
-    }
-    O = {name: index for index, name in enumerate(ORDER)}  # noqa: E741
-    L = {name: index for index, name in enumerate(ORDER_LINE)}
-    PAY = {name: index for index, name in enumerate(PAYMENT)}
+    LIST = _positions(_names(PRODUCT_LIST_COLUMNS))
+    DETAIL = _positions(_names(PRODUCT_DETAIL_COLUMNS))
+    V = _positions((*_names(VARIANT_COLUMNS), "available"))
+    O = _positions(_names(ORDER_COLUMNS))  # noqa: E741
+    L = _positions(_names(LINE_COLUMNS))
+    PAY = _positions(_names(PAYMENT_COLUMNS))
+    CAT = _positions(_names(CATEGORY_COLUMNS))
+    # variant ⋈ product ⋈ store ⋈ colour (the sellable variants of an order)
+    SV = _positions(VARIANT)
+    SP = _positions(PRODUCT, len(VARIANT))
+    SS = _positions(STORE, len(VARIANT) + len(PRODUCT))
+    SC = _positions(COLOUR, len(VARIANT) + len(PRODUCT) + len(STORE))
+    # idempotency key ⟕ order (a repeated key)
+    K = _positions(IDEMPOTENCY_KEY)
 
+
+# --- catalogue ----------------------------------------------------------------------------
 
 _VISIBLE = (
     '"catalog_product"."is_active" AND "catalog_product"."min_price" IS NOT NULL '
     'AND "vendors_store"."status" = \'approved\''
 )
-_PRODUCT_FROM = (
-    f"SELECT {_cols('catalog_product', PRODUCT)}, {_cols('vendors_store', STORE)}, "
-    f"{_cols('catalog_category', CATEGORY)} "
+_PRODUCT_JOINS = (
     'FROM "catalog_product" '
     'INNER JOIN "vendors_store" ON ("catalog_product"."store_id" = "vendors_store"."id") '
     'INNER JOIN "catalog_category" '
     'ON ("catalog_product"."category_id" = "catalog_category"."id") '
 )
-_NEWEST = 'ORDER BY "catalog_product"."created_at" DESC, "catalog_product"."id" DESC'
 
 PRODUCT_DETAIL = (
-    f'{_PRODUCT_FROM}WHERE ({_VISIBLE} AND "catalog_product"."id" = $1) {_NEWEST} LIMIT 1'
+    f"SELECT {_select(PRODUCT_DETAIL_COLUMNS)} {_PRODUCT_JOINS}"
+    f'WHERE ({_VISIBLE} AND "catalog_product"."id" = $1)'
 )
 
 
@@ -113,40 +183,38 @@ def product_list(*, category: bool, size: bool) -> str:
             'AND "U0"."product_id" = ("catalog_product"."id")) LIMIT 1)'
         )
         number += 1
-    return f"{_PRODUCT_FROM}WHERE ({' AND '.join(where)}) {_NEWEST} LIMIT ${number}"
+    return (
+        f"SELECT {_select(PRODUCT_LIST_COLUMNS)} {_PRODUCT_JOINS}"
+        f"WHERE ({' AND '.join(where)}) ORDER BY 7 DESC, 1 DESC LIMIT ${number}"
+    )
 
 
 VARIANTS_OF_PRODUCTS = (
-    f"SELECT {_cols('catalog_variant', VARIANT)}, {_cols('catalog_colour', COLOUR)}, "
-    f"{_cols('inventory_stock', STOCK)} "
+    f"SELECT {_select(VARIANT_COLUMNS)}, {VARIANT_AVAILABLE} "
     'FROM "catalog_variant" '
     'INNER JOIN "catalog_colour" ON ("catalog_variant"."colour_id" = "catalog_colour"."id") '
-    'LEFT OUTER JOIN "inventory_stock" '
-    'ON ("catalog_variant"."id" = "inventory_stock"."variant_id") '
     'WHERE ("catalog_variant"."is_active" AND "catalog_variant"."product_id" = ANY($1::bigint[])) '
-    'ORDER BY "catalog_variant"."id" ASC'
+    "ORDER BY 1 ASC"
 )
 
 CATEGORIES = (
-    'SELECT "catalog_category"."id" AS "id", "catalog_category"."parent_id" AS "parent_id", '
-    '"catalog_category"."slug" AS "slug" FROM "catalog_category" '
-    'ORDER BY "catalog_category"."position" ASC, "catalog_category"."name" ASC, 1 ASC'
+    f'SELECT {_select(CATEGORY_COLUMNS)} FROM "catalog_category" '
+    'ORDER BY "catalog_category"."position" ASC, 2 ASC, 1 ASC'
 )
 
+# --- orders -------------------------------------------------------------------------------
+
 ORDER_FOR_CUSTOMER = (
-    f'SELECT {_cols("orders_order", ORDER)} FROM "orders_order" '
-    'WHERE ("orders_order"."customer_id" = $1 AND "orders_order"."id" = $2) '
-    'ORDER BY "orders_order"."created_at" DESC, "orders_order"."id" DESC LIMIT 1'
+    f'SELECT {_select(ORDER_COLUMNS)} FROM "orders_order" '
+    'WHERE ("orders_order"."customer_id" = $1 AND "orders_order"."id" = $2) LIMIT 1'
 )
 ORDER_LINES = (
-    f'SELECT {_cols("orders_orderline", ORDER_LINE)} FROM "orders_orderline" '
-    'WHERE "orders_orderline"."order_id" = ANY($1::bigint[]) '
-    'ORDER BY "orders_orderline"."id" ASC'
+    f'SELECT {_select(LINE_COLUMNS)} FROM "orders_orderline" '
+    'WHERE "orders_orderline"."order_id" = $1 ORDER BY 1 ASC'
 )
 ORDER_PAYMENTS = (
-    f'SELECT {_cols("payments_payment", PAYMENT)} FROM "payments_payment" '
-    'WHERE "payments_payment"."order_id" = ANY($1::bigint[]) '
-    'ORDER BY "payments_payment"."created_at" DESC, "payments_payment"."id" DESC'
+    f'SELECT {_select(PAYMENT_COLUMNS)} FROM "payments_payment" '
+    'WHERE "payments_payment"."order_id" = $1 ORDER BY 7 DESC, 1 DESC'
 )
 
 # --- order placement (apps/orders/services/placement.py, apps/inventory/services.py) -----
@@ -161,16 +229,19 @@ IDEMPOTENCY_INSERT = (
     'RETURNING "orders_idempotencykey"."id"'
 )
 IDEMPOTENCY_EXISTING = (
-    'SELECT "orders_idempotencykey"."request_hash", "orders_idempotencykey"."order_id" '
-    'FROM "orders_idempotencykey" WHERE ("orders_idempotencykey"."customer_id" = $1 '
+    f"SELECT {_plain('orders_idempotencykey', IDEMPOTENCY_KEY)}, "
+    f"{_plain('orders_order', ORDER)} "
+    'FROM "orders_idempotencykey" LEFT OUTER JOIN "orders_order" '
+    'ON ("orders_idempotencykey"."order_id" = "orders_order"."id") '
+    'WHERE ("orders_idempotencykey"."customer_id" = $1 '
     'AND "orders_idempotencykey"."key" = $2) LIMIT 21'
 )
 IDEMPOTENCY_SET_ORDER = (
     'UPDATE "orders_idempotencykey" SET "order_id" = $1 WHERE "orders_idempotencykey"."id" = $2'
 )
 SELLABLE_VARIANTS = (
-    f"SELECT {_cols('catalog_variant', VARIANT)}, {_cols('catalog_product', PRODUCT)}, "
-    f"{_cols('vendors_store', STORE)}, {_cols('catalog_colour', COLOUR)} "
+    f"SELECT {_plain('catalog_variant', VARIANT)}, {_plain('catalog_product', PRODUCT)}, "
+    f"{_plain('vendors_store', STORE)}, {_plain('catalog_colour', COLOUR)} "
     'FROM "catalog_variant" '
     'INNER JOIN "catalog_product" ON ("catalog_variant"."product_id" = "catalog_product"."id") '
     'INNER JOIN "vendors_store" ON ("catalog_product"."store_id" = "vendors_store"."id") '
@@ -187,25 +258,63 @@ ORDER_INSERT = (
     "VALUES ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, "
     '\'\', NULL) RETURNING "orders_order"."id"'
 )
-STOCK_RESERVE = (
-    'UPDATE "inventory_stock" SET "reserved" = ("inventory_stock"."reserved" + $1) '
-    'WHERE ("inventory_stock"."on_hand" >= ("inventory_stock"."reserved" + $1) '
-    'AND "inventory_stock"."variant_id" = $2)'
+STOCK_LOCK = (
+    'SELECT "inventory_stock"."variant_id" AS "variant_id", '
+    '"inventory_stock"."on_hand" AS "on_hand", "inventory_stock"."reserved" AS "reserved" '
+    'FROM "inventory_stock" WHERE "inventory_stock"."variant_id" = ANY($1::bigint[]) '
+    "ORDER BY 1 ASC FOR UPDATE"
 )
-STOCK_LEVELS = (
-    'SELECT "inventory_stock"."on_hand" AS "on_hand", "inventory_stock"."reserved" AS '
-    '"reserved" FROM "inventory_stock" WHERE "inventory_stock"."variant_id" = $1 LIMIT 1'
-)
-MOVEMENT_INSERT = (
+
+
+@cache
+def stock_reserve(variants: int) -> str:
+    """The reservation of ``variants`` stock rows in one conditional ``UPDATE``.
+
+    Parameters: the id (``$1``) and quantity (``$2``) of the first variant, of the second
+    (``$3``, ``$4``) and so on, then every id again as ``bigint[]``. The status tells how
+    many rows had enough available.
+    """
+    whens = [(f"${2 * index + 1}", f"${2 * index + 2}::integer") for index in range(variants)]
+    in_set = " ".join(f'WHEN ("inventory_stock"."variant_id" = {v}) THEN {n}' for v, n in whens)
+    in_where = " ".join(f'WHEN "inventory_stock"."variant_id" = {v} THEN {n}' for v, n in whens)
+    return (
+        'UPDATE "inventory_stock" SET "reserved" = '
+        f'("inventory_stock"."reserved" + CASE {in_set} ELSE NULL END) '
+        f'WHERE ("inventory_stock"."on_hand" >= ("inventory_stock"."reserved" + CASE {in_where} '
+        f'ELSE NULL END) AND "inventory_stock"."variant_id" = ANY(${2 * variants + 1}::bigint[]))'
+    )
+
+
+_MOVEMENT_INTO = (
     'INSERT INTO "inventory_stockmovement" ("variant_id", "on_hand_delta", "reserved_delta", '
     '"on_hand_after", "reserved_after", "reason", "note", "actor_id", "order_id", '
-    "\"created_at\") VALUES ($1, 0, $2, $3, $4, 'reserved', '', NULL, $5, $6) "
-    'RETURNING "inventory_stockmovement"."id"'
+    '"created_at") '
 )
-ORDER_LINES_INSERT = (
+_MOVEMENT_RETURNING = ' RETURNING "inventory_stockmovement"."id"'
+#: One ledger row: variant, reserved delta, on hand and reserved after, order, time.
+MOVEMENT_INSERT = (
+    f"{_MOVEMENT_INTO}VALUES ($1, 0, $2, $3, $4, 'reserved', '', NULL, $5, $6){_MOVEMENT_RETURNING}"
+)
+#: Several ledger rows: one array per column.
+MOVEMENTS_INSERT = (
+    f"{_MOVEMENT_INTO}SELECT * FROM UNNEST($1::bigint[], $2::integer[], $3::integer[], "
+    "$4::integer[], $5::integer[], $6::varchar[], $7::varchar[], $8::bigint[], $9::bigint[], "
+    f"$10::timestamptz[]){_MOVEMENT_RETURNING}"
+)
+
+_LINE_INTO = (
     'INSERT INTO "orders_orderline" ("order_id", "variant_id", "store_id", "product_name", '
     '"sku", "size", "colour", "unit_price", "quantity", "line_total", "fulfilled_at") '
-    "SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::varchar[], "
-    "$5::varchar[], $6::varchar[], $7::varchar[], $8::numeric[], $9::integer[], "
-    '$10::numeric[], $11::timestamptz[]) RETURNING "orders_orderline"."id"'
+)
+_LINE_RETURNING = ' RETURNING "orders_orderline"."id"'
+#: One order line: order, variant, store, product name, sku, size, colour, unit price,
+#: quantity, line total.
+ORDER_LINE_INSERT = (
+    f"{_LINE_INTO}VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL){_LINE_RETURNING}"
+)
+#: Several order lines: one array per column.
+ORDER_LINES_INSERT = (
+    f"{_LINE_INTO}SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], "
+    "$4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[], $8::numeric[], "
+    f"$9::integer[], $10::numeric[], $11::timestamptz[]){_LINE_RETURNING}"
 )
