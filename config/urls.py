@@ -19,9 +19,10 @@ v1_patterns: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="v1-schema"), name="v1-docs"),
 ]
 
+# The customer API first: Django tries the patterns in order, and v2 carries the hot paths.
 urlpatterns = [
-    path("api/v1/", include(v1_patterns)),
     path("api/v2/", v2.urls),
+    path("api/v1/", include(v1_patterns)),
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
     path("metrics", metrics_view.metrics, name="metrics"),
