@@ -22,6 +22,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from apps.authentication.models import AuthSession
 from apps.common.errors import NotAuthenticated
 from apps.common.redis_client import redis_target, sync_client
 
@@ -117,36 +118,91 @@ def session_revoked_error() -> NotAuthenticated:
     return NotAuthenticated("This session has ended; sign in again.", code="token_revoked")
 
 
+# --- revocation -----------------------------------------------------------------------------
+# The database (AuthSession.revoked_at) is the truth. The cache holds two markers that only
+# spare the database a query: "revoked" for as long as an access token can live, and
+# "live" for LIVE_MARK_SECONDS. With neither marker — a cold or flushed cache, a restarted
+# process, an unreachable cache — the database answers, and the marker is written again.
+# A revocation writes the database first, then sets "revoked" and drops "live"; if the
+# cache is unreachable at that moment, a "live" marker written before may still be served
+# for at most LIVE_MARK_SECONDS.
+LIVE_MARK_SECONDS = 30
+_LIVE_KEY = "auth:live-session:{}"
+
+
 def revocation_key(session_id: str) -> str:
     """The cache key that marks ``session_id`` as ended."""
     return _REVOKED_KEY.format(session_id)
 
 
+def session_state_keys(session_id: str) -> list[str]:
+    """The cache keys to peek for ``session_id``: its "revoked" and its "live" marker."""
+    return [_REVOKED_KEY.format(session_id), _LIVE_KEY.format(session_id)]
+
+
+def session_state_from_markers(present: list[bool] | None) -> bool | None:
+    """Whether the session is revoked, from the presence of its two markers (see
+    :func:`session_state_keys`); ``None`` when the cache cannot tell."""
+    if present is None:
+        return None
+    revoked, live = present
+    if revoked:
+        return True
+    return False if live else None
+
+
+def session_revoked_in_database(session_id: str) -> bool:
+    """Whether ``session_id`` is ended (or unknown), asking the database, and the cache
+    markers written again for the next request."""
+    try:
+        uuid.UUID(session_id)
+    except ValueError:
+        return True
+    rows = list(AuthSession.objects.filter(pk=session_id).values_list("revoked_at", flat=True)[:1])
+    revoked = not rows or rows[0] is not None
+    if revoked:
+        session_mark_revoked(session_id)
+    else:
+        session_mark_live(session_id)
+    return revoked
+
+
+def session_mark_live(session_id: str) -> None:
+    """Remember for a short while that ``session_id`` is live (best effort)."""
+    try:
+        cache.set(_LIVE_KEY.format(session_id), 1, timeout=LIVE_MARK_SECONDS)
+    except Exception:
+        logger.warning("auth.revocation_cache_unavailable", session_id=session_id)
+
+
 def session_mark_revoked(session_id: str) -> None:
-    """Make every access token of ``session_id`` fail from now on (until they expire)."""
+    """Make every access token of ``session_id`` fail at once, without a database query
+    (best effort: the database already says so — see above)."""
     ttl = int(access_token_lifetime().total_seconds()) + 60
     try:
         cache.set(revocation_key(session_id), 1, timeout=ttl)
+        cache.delete(_LIVE_KEY.format(session_id))
     except Exception:
-        logger.exception("auth.revocation_cache_unavailable", session_id=session_id)
+        logger.warning("auth.revocation_cache_unavailable", session_id=session_id)
 
 
 def session_is_revoked(session_id: str) -> bool:
-    """Whether ``session_id`` was ended (one cache read on the process' own client)."""
+    """Whether ``session_id`` was ended: one round trip for the cache markers on the
+    process' own client, the database when they do not tell."""
+    keys = session_state_keys(session_id)
+    present: list[bool] | None
     try:
         target = redis_target()
         if target is None:
-            return cache.get(revocation_key(session_id)) is not None
-        return bool(sync_client(target).exists(target.key(revocation_key(session_id))))
+            found = cache.get_many(keys)
+            present = [key in found for key in keys]
+        else:
+            pipe = sync_client(target).pipeline(transaction=False)
+            for key in keys:
+                pipe.exists(target.key(key))
+            present = [bool(value) for value in pipe.execute()]
     except Exception:
-        revocation_unknown(session_id)
-        return False
-
-
-def revocation_unknown(session_id: str) -> None:
-    """Log that revocation could not be checked: the request is let through.
-
-    Fail open: with the cache down every signed-in request would otherwise fail.
-    Signatures and expiry still hold; the exposure is one access-token lifetime.
-    """
-    logger.error("auth.revocation_cache_unavailable", session_id=session_id)
+        logger.warning("auth.revocation_cache_unavailable", session_id=session_id)
+        present = None
+    state = session_state_from_markers(present)
+    return session_revoked_in_database(session_id) if state is None else state

@@ -1,11 +1,12 @@
 """Bearer authentication for the v2 (Ninja) layer over the one access-token check.
 
 Authentication is where a v2 request first needs the shared cache, so it does the cache
-work of the whole request in one async round trip: whether the token's session was
-revoked, and the caller's rate-limit count (per user with a valid token, per address
-without one). The throttle then only reads that count (``apps.common.apis.throttles``).
-No database work and no blocking call: an async endpoint pays no thread hop and never
-stalls the event loop to know its caller.
+work of the whole request in one async round trip: the markers that say whether the
+token's session is live or revoked, and the caller's rate-limit count (per user with a
+valid token, per address without one). The throttle then only reads that count
+(``apps.common.apis.throttles``). Only when the markers do not tell (a cold, flushed or
+unreachable cache) does the database answer, in one hop; the database is the truth about
+revocation (``apps.authentication.tokens``), the cache never means "allow" by absence.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from ninja.security import HttpBearer
 from apps.authentication.tokens import (
     AccessPrincipal,
     access_token_decode,
-    revocation_key,
-    revocation_unknown,
     session_revoked_error,
+    session_revoked_in_database,
+    session_state_from_markers,
+    session_state_keys,
 )
 from apps.common.apis.throttles import precount
+from apps.common.db import in_thread
 from apps.common.errors import NotAuthenticated
 from apps.common.request_id import bind_user_id
 
@@ -29,12 +32,13 @@ async def _verify_and_count(request: HttpRequest, token: str) -> AccessPrincipal
     """The token's principal, its session checked and its request counted in one round
     trip. Raises ``NotAuthenticated`` (invalid, expired or revoked)."""
     principal = access_token_decode(token)  # the signature is checked before any I/O
-    revoked = await precount(
-        request, [("user", str(principal.user_id))], peek=[revocation_key(principal.session_id)]
+    markers = await precount(
+        request, [("user", str(principal.user_id))], peek=session_state_keys(principal.session_id)
     )
-    if revoked is None:
-        revocation_unknown(principal.session_id)
-    elif revoked[0]:
+    revoked = session_state_from_markers(markers)
+    if revoked is None:  # a cold, flushed or unreachable cache: the database decides
+        revoked = await in_thread(session_revoked_in_database, principal.session_id)
+    if revoked:
         raise session_revoked_error()
     bind_user_id(principal.user_id)
     return principal

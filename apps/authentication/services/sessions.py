@@ -28,7 +28,11 @@ from apps.authentication.models import (
     normalize_email,
 )
 from apps.authentication.services.codes import CODE_LIFETIME, code_consume, code_issue
-from apps.authentication.tokens import access_token_issue, session_mark_revoked
+from apps.authentication.tokens import (
+    access_token_issue,
+    session_mark_live,
+    session_mark_revoked,
+)
 from apps.common.errors import NotAuthenticated, PermissionDenied
 from apps.common.ratelimit import rate_for, rate_limit_hit
 
@@ -91,6 +95,7 @@ def session_start(*, user: User, client: ClientInfo) -> TokenPair:
         user=user, ip_address=client.ip_address or None, user_agent=client.user_agent[:200]
     )
     User.objects.filter(pk=user.pk).update(last_login=session.created_at)
+    transaction.on_commit(lambda: session_mark_live(str(session.pk)))
     logger.info("auth.session_started", session_id=str(session.pk), user_id=user.pk)
     return _pair(session, user, _new_refresh(session))
 
