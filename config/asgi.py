@@ -9,6 +9,10 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# A request that cannot get a database connection within a second answers 503 with
+# Retry-After (the database is down or saturated) instead of queueing; workers and
+# commands keep the longer default of DATABASE_POOL_TIMEOUT.
+os.environ.setdefault("DATABASE_POOL_TIMEOUT", "1")
 site = get_asgi_application()
 
 from apps.common.pipeline import ApiASGIHandler, dispatch_by_path  # noqa: E402

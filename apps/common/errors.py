@@ -7,6 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
+import psycopg
+import psycopg_pool
+from django.db import InterfaceError as DjangoInterfaceError
+from django.db import OperationalError as DjangoOperationalError
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -88,3 +93,65 @@ class RateLimited(ApplicationError):
     def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(ApplicationError):
+    status = 503
+    default_code = "service_unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    default_code = "database_unavailable"
+    title = "Database unavailable"
+
+    #: Seconds a client is asked to wait before retrying (``Retry-After``).
+    RETRY_AFTER: ClassVar[int] = 5
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("retry_after", self.RETRY_AFTER)
+        super().__init__(
+            message or "The database is unavailable; try again in a few seconds.", **kwargs
+        )
+
+
+# SQLSTATEs of a server that refuses or drops connections: connection exceptions (class 08),
+# admin/crash shutdown, "cannot connect now" (starting up, recovering), too many connections.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _connection_failure(error: BaseException) -> bool:
+    if isinstance(
+        error, (psycopg_pool.PoolTimeout, psycopg_pool.PoolClosed, psycopg_pool.TooManyRequests)
+    ):
+        return True
+    if isinstance(error, psycopg.InterfaceError):  # the connection is closed or broken
+        return True
+    if isinstance(error, psycopg.OperationalError):
+        # No SQLSTATE: libpq failed to connect or lost the connection. With one: only the
+        # states of an unreachable server, never a cancelled query, deadlock or the like.
+        sqlstate = error.sqlstate
+        return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+    return False
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database cannot be reached (server down, connection
+    refused or lost, no pooled connection within ``DATABASE_POOL_TIMEOUT``) — as opposed to
+    a failing statement, which stays a server error.
+
+    Django wraps the driver's exception in its own class and keeps the original as
+    ``__cause__``: a pool that cannot hand out a connection raises Django's
+    ``OperationalError`` caused by ``psycopg_pool.PoolTimeout``.
+    """
+    if _connection_failure(error):
+        return True
+    if isinstance(error, DjangoInterfaceError):
+        return True
+    if isinstance(error, DjangoOperationalError) and error.__cause__ is not None:
+        return _connection_failure(error.__cause__)
+    return False

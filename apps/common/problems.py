@@ -11,10 +11,17 @@ from typing import Any
 import structlog
 from django.http import HttpResponse
 
-from apps.common.errors import ApplicationError, FieldError
+from apps.common.errors import (
+    ApplicationError,
+    DatabaseUnavailable,
+    FieldError,
+    database_unavailable,
+)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://fashionistar.dev/problems/"
+
+logger = structlog.get_logger(__name__)
 
 
 def problem_body(
@@ -75,6 +82,18 @@ def error_headers(error: ApplicationError) -> dict[str, str]:
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return headers
+
+
+def unavailable_response(error: BaseException, *, layer: str) -> HttpResponse | None:
+    """503 ``database_unavailable`` with ``Retry-After`` when ``error`` means the database
+    cannot be reached; ``None`` for any other error (which stays a 500)."""
+    if not database_unavailable(error):
+        return None
+    logger.warning(
+        "api.database_unavailable", layer=layer, error=f"{type(error).__name__}: {error}"
+    )
+    unavailable = DatabaseUnavailable()
+    return problem_response(application_error_body(unavailable), error_headers(unavailable))
 
 
 def throttled_detail(wait: float | None) -> str:

@@ -18,6 +18,7 @@ from apps.common.problems import (
     problem_body,
     problem_response,
     throttled_detail,
+    unavailable_response,
 )
 
 logger = structlog.get_logger(__name__)
@@ -93,6 +94,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> HttpRe
             detail=throttled_detail(wait) if isinstance(exc, drf.Throttled) else str(exc.detail),
         )
         return problem_response(body, headers)
+    unavailable = unavailable_response(exc, layer="v1")
+    if unavailable is not None:
+        return unavailable
     logger.exception("api.unhandled_error", layer="v1")
     return problem_response(
         problem_body(status=500, code="server_error", detail="An unexpected error occurred.")

@@ -17,6 +17,7 @@ from apps.common.problems import (
     problem_body,
     problem_response,
     throttled_detail,
+    unavailable_response,
 )
 
 logger = structlog.get_logger(__name__)
@@ -91,6 +92,9 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 
 def _unhandled(request: HttpRequest, exc: Exception) -> HttpResponse:
+    unavailable = unavailable_response(exc, layer="v2")
+    if unavailable is not None:
+        return unavailable
     logger.exception("api.unhandled_error", layer="v2")
     return problem_response(
         problem_body(status=500, code="server_error", detail="An unexpected error occurred.")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from apps.common.problems import problem_body, problem_response
+from apps.common.problems import problem_body, problem_response, unavailable_response
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -20,6 +22,12 @@ def api_aware_404(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def api_aware_500(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
+        # Django calls this inside its ``except`` block: the error is still at hand (one
+        # raised outside a view, e.g. by a middleware, when the database is down).
+        error = sys.exc_info()[1]
+        unavailable = unavailable_response(error, layer="django") if error else None
+        if unavailable is not None:
+            return unavailable
         return problem_response(
             problem_body(status=500, code="server_error", detail="An unexpected error occurred.")
         )
