@@ -7,6 +7,9 @@ import os
 import re
 import secrets as _random
 import string
+import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -133,6 +136,60 @@ def json_reply(status: int, payload: Any) -> Reply:
 
 def token(length: int, alphabet: str = string.ascii_letters + string.digits) -> str:
     return "".join(_random.choice(alphabet) for _ in range(length))
+
+
+BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+BASE36 = string.digits + string.ascii_uppercase
+
+# Every id the sandbox issues starts from this clock: microseconds since the epoch, made
+# strictly increasing within the process. A restarted sandbox starts later, so its ids
+# differ from every id an earlier run handed out; the random part keeps sandboxes running
+# side by side (several test processes) apart too.
+_clock_lock = threading.Lock()
+_last_tick = 0
+_TICK_LIMIT = 2**55  # microseconds: about the year 3111
+
+
+def _tick() -> int:
+    global _last_tick
+    with _clock_lock:
+        _last_tick = max(_last_tick + 1, time.time_ns() // 1000)
+        return _last_tick
+
+
+def unique_number() -> int:
+    """A Paystack-style numeric id: the clock (µs) followed by three random digits. Nineteen
+    digits at most, so it fits a signed 64-bit integer."""
+    return _tick() * 1000 + _random.randbelow(1000)
+
+
+def unique_token(length: int, alphabet: str = BASE62) -> str:
+    """An opaque id of ``length`` characters from ``alphabet``: the clock in that alphabet
+    (fixed width), then random characters."""
+    base = len(alphabet)
+    width = 1
+    while base**width < _TICK_LIMIT:
+        width += 1
+    if length < width + 4:
+        raise ValueError(f"an id of {length} characters leaves no room for randomness")
+    tick, digits = _tick(), []
+    for _ in range(width):
+        tick, digit = divmod(tick, base)
+        digits.append(alphabet[digit])
+    return "".join(reversed(digits)) + token(length - width, alphabet)
+
+
+def unique_uuid() -> str:
+    """A version-7 UUID (RFC 9562): 48 bits of milliseconds, then random bits, with the
+    sub-millisecond clock in the first random field so ids stay ordered in a process."""
+    tick = _tick()
+    millis, micros = divmod(tick, 1000)
+    value = (millis & (2**48 - 1)) << 80
+    value |= 0x7 << 76  # version
+    value |= (micros * 4096 // 1000) << 64  # rand_a: 12 bits
+    value |= 0b10 << 62  # variant
+    value |= _random.randbits(62)
+    return str(uuid.UUID(int=value))
 
 
 def iso(timestamp: float | None) -> str | None:

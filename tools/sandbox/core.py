@@ -35,6 +35,7 @@ from tools.sandbox.common import (
     json_body,
     json_reply,
     positive_int,
+    unique_number,
 )
 from tools.sandbox.paystack import PaystackAPI
 from tools.sandbox.square import SquareAPI
@@ -91,7 +92,6 @@ class Sandbox:
         self._behaviours: dict[str, Behaviour] = {}
         self._idempotency: dict[tuple[str, str], tuple[str, Reply]] = {}
         self._webhooks: list[JSON] = []
-        self._counter = 4_000_000_000
 
         self.apis: dict[str, ProviderAPI] = {
             "paystack": PaystackAPI(self),
@@ -222,9 +222,9 @@ class Sandbox:
         return txn
 
     def next_number(self) -> int:
-        with self.lock:
-            self._counter += 1
-            return self._counter
+        """A numeric provider id (Paystack transactions and refunds), never handed out
+        before, by this sandbox or an earlier run of it."""
+        return unique_number()
 
     def guarded(self, provider: str, ident: str) -> tuple[Txn | None, Reply | None]:
         """Look ``ident`` up and apply any timeout / 5xx behaviour to this API call."""

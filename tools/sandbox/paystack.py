@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from tools.sandbox.common import (
+    BASE36,
     JSON,
     Reply,
     Route,
@@ -26,7 +27,7 @@ from tools.sandbox.common import (
     json_body,
     json_reply,
     positive_int,
-    token,
+    unique_token,
 )
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ class PaystackAPI:
         self, params: dict[str, str], headers: Mapping[str, str], body: bytes, base: str
     ) -> Reply:
         payload = json_body(body)
-        reference = str(payload.get("reference") or token(12).lower())
+        reference = str(payload.get("reference") or unique_token(16, BASE36).lower())
         if fault := self.core.guard(self.name, {reference}):
             return fault
         email = payload.get("email")
@@ -112,7 +113,7 @@ class PaystackAPI:
                 metadata = json.loads(metadata or "{}")
             except ValueError as exc:
                 raise SandboxError(400, "metadata is not valid JSON") from exc
-        access_code = token(15).lower()
+        access_code = unique_token(16, BASE36).lower()
         txn = Txn(
             provider=self.name,
             reference=reference,
@@ -124,7 +125,7 @@ class PaystackAPI:
             provider_id=str(self.core.next_number()),
             created=time.time(),
             callback_url=str(payload.get("callback_url") or ""),
-            extra={"customer_code": f"CUS_{token(15).lower()}"},
+            extra={"customer_code": f"CUS_{unique_token(16, BASE36).lower()}"},
         )
         with self.core.lock:
             if self.core.lookup(self.name, reference) is not None:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import string
 import time
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tools.sandbox.common import (
+    BASE36,
     JSON,
     Reply,
     Route,
@@ -29,7 +28,8 @@ from tools.sandbox.common import (
     json_body,
     json_reply,
     positive_int,
-    token,
+    unique_token,
+    unique_uuid,
 )
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class SquareAPI:
         }
 
     def attempt_id(self, txn: Txn) -> str:
-        return token(29)
+        return unique_token(29)
 
     def complete(self, txn: Txn, attempt: JSON) -> list[JSON]:
         payment = self.payment(txn, attempt)
@@ -72,7 +72,7 @@ class SquareAPI:
         return {
             "merchant_id": "SANDBOXMERCHANT",
             "type": kind,
-            "event_id": str(uuid.uuid4()),
+            "event_id": unique_uuid(),
             "created_at": iso(time.time()),
             "data": {"type": object_type, "id": object_id, "object": obj},
         }
@@ -188,8 +188,8 @@ class SquareAPI:
             if not location:
                 raise SandboxError(400, "location_id is required")
             amount, currency = _total(line_items)
-            order_id = token(29)
-            link_id = token(16, string.ascii_uppercase + string.digits)
+            order_id = unique_token(29)
+            link_id = unique_token(16, BASE36)
             options = as_object(payload, "checkout_options")
             prefill = as_object(payload, "pre_populated_data")
             txn = Txn(
@@ -274,7 +274,7 @@ class SquareAPI:
                 amount = self.core.refund_amount(txn, money.get("amount"), required=True)
                 now = time.time()
                 refund: JSON = {
-                    "id": f"{payment_id}_{token(20)}",
+                    "id": f"{payment_id}_{unique_token(20)}",
                     "amount": amount,
                     "created": now,
                     "reason": str(payload.get("reason") or ""),

@@ -27,6 +27,7 @@ from tools.sandbox.common import (
     json_reply,
     positive_int,
     token,
+    unique_token,
 )
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class StripeAPI:
         return {"Stripe-Signature": f"t={stamp},v1={digest}"}
 
     def attempt_id(self, txn: Txn) -> str:
-        return f"ch_{token(24)}"
+        return f"ch_{unique_token(24)}"
 
     def complete(self, txn: Txn, attempt: JSON) -> list[JSON]:
         succeeded = attempt["status"] == "succeeded"
@@ -64,7 +65,7 @@ class StripeAPI:
 
     def event(self, kind: str, obj: JSON) -> JSON:
         return {
-            "id": f"evt_{token(24)}",
+            "id": f"evt_{unique_token(24)}",
             "object": "event",
             "api_version": API_VERSION,
             "created": int(time.time()),
@@ -129,7 +130,7 @@ class StripeAPI:
                 raise SandboxError(400, "Missing required param: amount.", "parameter_missing")
             if not re.fullmatch(r"[a-z]{3}", currency):
                 raise SandboxError(400, "Invalid currency: must be lowercase ISO code.")
-            intent_id = f"pi_{token(24)}"
+            intent_id = f"pi_{unique_token(24)}"
             txn = Txn(
                 provider=self.name,
                 reference=reference or intent_id,
@@ -177,7 +178,7 @@ class StripeAPI:
         def create() -> Reply:
             with self.core.lock:
                 amount = self.core.refund_amount(txn, form.get("amount"))
-                refund = {"id": f"re_{token(24)}", "amount": amount, "created": time.time()}
+                refund = {"id": f"re_{unique_token(24)}", "amount": amount, "created": time.time()}
                 txn.refunds.append(refund)
                 self.core.reindex(txn)
                 refund_obj, charge_obj = self._refund_objects(txn, refund, form)

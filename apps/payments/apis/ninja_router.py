@@ -108,7 +108,7 @@ async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -
 
 @router.post(
     "/webhooks/{provider}/",
-    response={200: WebhookOut, 400: Problem, 404: Problem},
+    response={200: WebhookOut, 400: Problem, 404: Problem, 422: Problem},
     auth=None,
     throttle=[],  # providers send from few addresses; the signature is the gate
     summary="Provider webhook",
@@ -117,7 +117,8 @@ async def provider_webhook(request: HttpRequest, provider: str) -> dict[str, Any
     """Paystack (``x-paystack-signature``), Stripe (``Stripe-Signature``), Square
     (``x-square-hmacsha256-signature``). The signature over the raw body is checked
     first (400 when it does not verify, nothing stored); each provider event is stored
-    once (a redelivery answers ``duplicate: true``) and confirmed in the background."""
+    once per provider and event id (a redelivery answers ``duplicate: true``) and
+    confirmed in the background. An event id longer than 255 characters is 422."""
     receipt = await in_thread(
         webhook_receive, provider=provider, headers=dict(request.headers), body=request.body
     )

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from apps.common.errors import NotFound
+from apps.common.errors import NotFound, ValidationFailed
 from apps.common.events import publish
 from apps.payments.events import PaymentConfirmationRequested
 from apps.payments.exceptions import InvalidWebhookSignature
@@ -21,6 +21,7 @@ from apps.payments.providers.registry import get_provider
 logger = structlog.get_logger(__name__)
 
 CONFIRMING_KINDS = {"payment.succeeded", "payment.failed"}
+EVENT_ID_MAX_LENGTH: int = WebhookEvent._meta.get_field("event_id").max_length or 255
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,11 @@ class WebhookReceipt:
 
 def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -> WebhookReceipt:
     """Verify the signature over the raw body before anything else, record the event
-    under its unique id (a redelivery is a no-op), and ask for confirmation of the
-    payment it concerns. Raises ``NotFound`` (unknown provider) and
-    ``InvalidWebhookSignature``; nothing is written for a bad signature."""
+    once per (provider, event id) (a redelivery is a no-op; the same id from another
+    provider is another event), and ask for confirmation of the payment it concerns.
+    Raises ``NotFound`` (unknown provider), ``InvalidWebhookSignature`` and
+    ``ValidationFailed`` (an event id longer than it can be stored); nothing is written
+    for any of them."""
     if provider not in Provider.values or provider not in settings.PAYMENT_PROVIDERS:
         raise NotFound("Unknown payment provider.", code="unknown_provider")
     try:
@@ -47,6 +50,13 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
         raise InvalidWebhookSignature(
             "The webhook body is not a readable event.", code="malformed_webhook"
         ) from error
+    if len(event.event_id) > EVENT_ID_MAX_LENGTH:
+        logger.warning("webhook.event_id_too_long", provider=provider, length=len(event.event_id))
+        raise ValidationFailed.for_field(
+            "event_id",
+            f"The event id is longer than {EVENT_ID_MAX_LENGTH} characters.",
+            code="max_length",
+        )
     lookup = Q()
     if event.reference:
         lookup |= Q(reference=event.reference)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from decimal import Decimal
 from typing import Any
@@ -537,3 +538,61 @@ def test_a_provider_that_is_not_enabled_is_refused(
     assert start_square.status_code == 422
     assert start_square.json()["errors"][0]["field"] == "provider"
     assert webhook.status_code == 404
+
+
+def _signed(sandbox: SandboxServer, provider: str, event: dict[str, Any]) -> dict[str, Any]:
+    """A webhook as the sandbox would send it: ``event`` signed with the provider's key."""
+    body = json.dumps(event).encode()
+    headers = {"Content-Type": "application/json", **sandbox.sandbox.apis[provider].sign(body)}
+    return {"provider": provider, "headers": headers, "body": body}
+
+
+def _paid_webhook(
+    payment_sandbox: SandboxServer, shopper: Shopper, order: Order, provider: str
+) -> dict[str, Any]:
+    started = start(shopper, order, provider)
+    payment_sandbox.pay(provider, started["provider_payment_id"])
+    return payment_webhook(payment_sandbox)
+
+
+def test_the_same_event_id_from_two_providers_is_two_events(
+    payment_sandbox: SandboxServer,
+    shopper: Shopper,
+    order: Order,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    stripe_hook = _paid_webhook(payment_sandbox, shopper, order, "stripe")
+    event_id = json.loads(stripe_hook["body"])["id"]
+    square_event = json.loads(_paid_webhook(payment_sandbox, shopper, order, "square")["body"])
+    square_hook = _signed(payment_sandbox, "square", {**square_event, "event_id": event_id})
+
+    answers = [
+        deliver(client, django_capture_on_commit_callbacks, hook).json()
+        for hook in (stripe_hook, square_hook, stripe_hook, square_hook)
+    ]
+
+    assert [a["event_id"] for a in answers] == [event_id] * 4
+    assert [a["duplicate"] for a in answers] == [False, False, True, True]
+    stored = WebhookEvent.objects.filter(event_id=event_id)
+    assert sorted(stored.values_list("provider", flat=True)) == ["square", "stripe"]
+
+
+def test_a_signed_webhook_with_an_overlong_event_id_is_refused_and_not_stored(
+    payment_sandbox: SandboxServer,
+    shopper: Shopper,
+    order: Order,
+    client: Client,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    event = json.loads(_paid_webhook(payment_sandbox, shopper, order, "stripe")["body"])
+    hook = _signed(payment_sandbox, "stripe", {**event, "id": "evt_" + "x" * 300})
+
+    response = deliver(client, django_capture_on_commit_callbacks, hook)
+
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+    problem = response.json()
+    assert "event_id" in json.dumps(problem)
+    assert not WebhookEvent.objects.exists()
+    assert Payment.objects.get().status == PaymentStatus.PENDING

@@ -4,11 +4,13 @@ HTTP receiver."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -418,3 +420,108 @@ def test_the_command_line_serves_until_stopped(http: httpx.Client) -> None:
         process.wait(timeout=5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+# --- ids across restarts --------------------------------------------------------------------
+
+
+class _SandboxProcess:
+    """``python -m tools.sandbox`` in its own process, with the local default secrets."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_SECRET_PREFIXES)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tools.sandbox", "--port", "0", "--deliver-to", "none"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parents[3],
+        )
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, line
+        self.url = found.group(0)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+_SECRET_PREFIXES = ("PAYSTACK_", "STRIPE_", "SQUARE_")
+
+
+def _issued_ids(http: httpx.Client, settings: Any) -> dict[str, set[str]]:
+    """Run one payment and one refund per provider through a fresh sandbox process, then
+    stop it; return every id it handed out, by kind."""
+    sandbox = _SandboxProcess()
+    try:
+        settings.PAYMENT_PROVIDERS = {
+            "paystack": {"BASE_URL": f"{sandbox.url}/paystack", "SECRET_KEY": API_KEYS["paystack"]},
+            "stripe": {
+                "BASE_URL": f"{sandbox.url}/stripe",
+                "SECRET_KEY": API_KEYS["stripe"],
+                "WEBHOOK_SECRET": SandboxSecrets.stripe_webhook_secret,
+            },
+            "square": {
+                "BASE_URL": f"{sandbox.url}/square",
+                "ACCESS_TOKEN": API_KEYS["square"],
+                "WEBHOOK_SIGNATURE_KEY": SandboxSecrets.square_webhook_signature_key,
+                "WEBHOOK_URL": "http://127.0.0.1:8000/api/v2/webhooks/square/",
+                "LOCATION_ID": "sandbox-location",
+            },
+        }
+        registry.clear_cache()
+        for name in PROVIDERS:
+            started = start(name)
+            paid = http.post(
+                f"{sandbox.url}/_sandbox/pay",
+                json={"provider": name, "id": started.payment_id, "outcome": "success"},
+            )
+            assert paid.status_code == 200, paid.text
+            started.refund(AMOUNT)
+        state = http.get(f"{sandbox.url}/_sandbox/state").json()
+    finally:
+        sandbox.stop()
+        registry.clear_cache()
+    ids: dict[str, set[str]] = {"payments": set(), "attempts": set(), "refunds": set()}
+    ids["pages"] = set()
+    for txn in state["transactions"]:
+        ids["payments"].add(txn["provider_id"])
+        ids["pages"].add(txn["pay_id"])
+        ids["attempts"].update(str(attempt["id"]) for attempt in txn["attempts"])
+        ids["refunds"].update(str(refund["id"]) for refund in txn["refunds"])
+    ids["events"] = {
+        get_provider(hook["provider"])
+        .parse_webhook(headers=hook["headers"], body=hook["body"].encode())
+        .event_id
+        for hook in state["webhooks"]
+    }
+    assert len(ids["events"]) == 2 * len(PROVIDERS)  # a payment and a refund each
+    return ids
+
+
+def test_a_restarted_sandbox_never_hands_out_an_id_again(http: httpx.Client, settings: Any) -> None:
+    first = _issued_ids(http, settings)
+    second = _issued_ids(http, settings)  # the same sandbox, started again
+
+    for kind, ids in first.items():
+        assert ids.isdisjoint(second[kind]), kind
+    paystack_ids = [i for i in first["payments"] | first["refunds"] if i.isdigit()]
+    assert len(paystack_ids) == 2  # Paystack's transaction and refund ids stay numeric
+    assert all(int(i) < 2**63 for i in paystack_ids)
+    assert {i.split("_")[0] for i in first["payments"] if "_" in i} == {"pi"}
+    assert any(event.startswith("evt_") for event in first["events"])
+    assert any(event.startswith("charge.success:") for event in first["events"])
+    assert sum(uuid.UUID(e).version == 7 for e in first["events"] if _is_uuid(e)) == 2
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
