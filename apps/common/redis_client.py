@@ -22,6 +22,10 @@ from typing import Any
 import redis
 import redis.asyncio as aredis
 from django.conf import settings
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.retry import Retry
 
 _REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 
@@ -41,6 +45,10 @@ class RedisTarget:
         return f"{self.key_prefix}:{self.version}:{key}"
 
 
+# A pooled connection the server closed (a Redis restart or failover, an idle timeout) fails
+# its next command: that command is sent once more on a new connection. Timeouts are not
+# retried — a slow server must not double the wait of every request.
+_RECONNECT_ON = (RedisConnectionError,)
 _target_memo: tuple[object, RedisTarget | None] | None = None
 _sync_clients: dict[RedisTarget, redis.Redis] = {}
 _async_clients: weakref.WeakKeyDictionary[
@@ -86,6 +94,7 @@ def sync_client(target: RedisTarget) -> redis.Redis:
             target.url,
             socket_connect_timeout=target.connect_timeout,
             socket_timeout=target.socket_timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
         )
         _sync_clients[target] = client
     return client
@@ -104,6 +113,7 @@ def async_client(target: RedisTarget) -> aredis.Redis:
             target.url,
             socket_connect_timeout=target.connect_timeout,
             socket_timeout=target.socket_timeout,
+            retry=AsyncRetry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
         )
         clients[target] = client
     return client
