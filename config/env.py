@@ -33,6 +33,8 @@ class Env(BaseSettings):
     DATABASE_POOL_MAX_SIZE: int = Field(default=20, ge=1)
     DATABASE_POOL_TIMEOUT: float = Field(default=5.0, gt=0)
     DATABASE_PGBOUNCER: bool = False
+    API_MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
+    API_MAX_WEBHOOK_BODY_BYTES: int = Field(default=524_288, ge=1024)
     REDIS_URL: str = ""
     TASK_BACKEND: str = Field(default="", pattern="^(|database|redis|immediate)$")
     TASK_RETRY_BACKOFF_SCALE: float = Field(default=1.0, gt=0)

@@ -24,6 +24,8 @@ Everything else (admin, static files) keeps Django's full stack.
 
 from __future__ import annotations
 
+import io
+import tempfile
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import closing
 from typing import Any
@@ -40,6 +42,7 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 from apps.common.db import pooled_threads
+from apps.common.problems import problem_body, problem_response
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -112,16 +115,48 @@ class ApiASGIHandler(ASGIHandler):
         else:
             await super().__call__(scope, receive, send)
 
+    async def _read_body_within(self, receive: Receive, limit: int) -> Any:
+        """Django's ``read_body`` that stops at ``limit`` bytes (``_BodyTooLarge``)."""
+        # Closed by handle() (closing()) or here when the body is refused.
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        received = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                body_file.close()
+                raise _BodyTooLarge(io.BytesIO())
+            body_file.write(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Django's ASGIHandler.handle, with the two request signals sent inline when
         # that is safe (no database connection open in this context: their receivers —
         # close_old_connections, reset_queries, closing caches — then do no I/O), and
         # without the task that watches for a client disconnect meanwhile: an API call
         # whose client left runs to its end (a write is not cut off half-way).
+        limit = body_limit(scope["path"])
+        declared = _declared_length(scope)
+        too_large = declared is not None and declared > limit
         try:
-            body_file = await self.read_body(receive)
+            if too_large:
+                # Refused before reading a byte of it.
+                body_file = io.BytesIO()
+            else:
+                body_file = await self._read_body_within(receive, limit)
         except RequestAborted:
             return
+        except _BodyTooLarge as refused:
+            body_file, too_large = refused.empty_file, True
         with closing(body_file):
             set_script_prefix(get_script_prefix(scope))
             signals.request_started.send(sender=self.__class__, scope=scope)
@@ -131,12 +166,64 @@ class ApiASGIHandler(ASGIHandler):
                 await self.send_response(error_response, send)
                 error_response.close()
                 return
+            if too_large:
+                request.body_limit_exceeded = limit  # type: ignore[attr-defined]
             response = await self.run_get_response(request)
             await self.send_response(response, send)
             if _database_connection_open():
                 await sync_to_async(response.close)()
             else:
                 response.close()
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, empty_file: Any) -> None:
+        self.empty_file = empty_file
+
+
+def body_limit(path: str) -> int:
+    """The largest request body accepted on ``path``, in bytes."""
+    if path.startswith(settings.API_WEBHOOK_PATH_PREFIX):
+        return int(settings.API_MAX_WEBHOOK_BODY_BYTES)
+    return int(settings.API_MAX_BODY_BYTES)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class BodyLimitMiddleware:
+    """413 problem+json for a request whose body is over the path's limit
+    (``API_MAX_BODY_BYTES``; webhooks ``API_MAX_WEBHOOK_BODY_BYTES``). The handler has
+    already refused to read it — by its ``Content-Length``, or, for a chunked body, as
+    soon as it passed the limit — so nothing is parsed; this middleware only answers, from
+    inside the API middleware, so the answer carries the request id and the headers."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]):
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        limit = getattr(request, "body_limit_exceeded", None)
+        if limit is None:
+            return await self.get_response(request)
+        return problem_response(
+            problem_body(
+                status=413,
+                code="body_too_large",
+                detail=f"The request body is larger than {limit} bytes.",
+                extra={"limit": limit},
+            )
+        )
 
 
 def api_path(path: str) -> bool:

@@ -64,7 +64,12 @@ API_PATH_PREFIXES = ["/api/", "/health/", "/metrics"]
 API_MIDDLEWARE = [
     "apps.common.request_id.RequestIdMiddleware",
     "apps.common.pipeline.InlineHooksMiddleware",
+    "apps.common.pipeline.BodyLimitMiddleware",
 ]
+# Request bodies above these sizes are refused with 413 before they are read or parsed.
+API_MAX_BODY_BYTES = ENV.API_MAX_BODY_BYTES
+API_WEBHOOK_PATH_PREFIX = "/api/v2/webhooks/"
+API_MAX_WEBHOOK_BODY_BYTES = ENV.API_MAX_WEBHOOK_BODY_BYTES
 # Paths whose sync work all goes through apps.common.db.in_thread (the async v2 layer, the
 # health probes): served without a new thread per request, on a pool of this many threads
 # per process (sized like the database pool, so a thread never waits for a connection).

@@ -237,3 +237,65 @@ def test_public_operations_never_block_the_event_loop_on_redis(
     assert "BLOCKING ON THE LOOP" not in redis_calls
     # Each request counted its limits in one round trip; sign-in counts two limits.
     assert redis_calls.count("async pipeline") == 3
+
+
+# --- request body limits ------------------------------------------------------------------
+
+
+def _assert_too_large(response: httpx.Response, limit: int) -> None:
+    assert response.status_code == 413, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "body_too_large"
+    assert response.json()["limit"] == limit
+    assert response.headers["X-Request-ID"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v2/auth/login/", "/api/v1/vendor/products/", "/api/v2/orders/"]
+)
+def test_a_body_over_the_limit_is_refused_before_it_is_read(served: Served, path: str) -> None:
+    oversize = b'{"email": "' + b"a" * (settings.API_MAX_BODY_BYTES + 1) + b'"}'
+
+    response = served.request(
+        "POST", path, content=oversize, headers={"Content-Type": "application/json"}
+    )
+
+    _assert_too_large(response, settings.API_MAX_BODY_BYTES)
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit(served: Served) -> None:
+    def chunks() -> Any:
+        for _ in range(3):
+            yield b"x" * (settings.API_MAX_BODY_BYTES // 2 + 1)
+
+    async def stream() -> Any:
+        for chunk in chunks():
+            yield chunk
+
+    response = served.request("POST", "/api/v2/auth/login/", content=stream())
+
+    _assert_too_large(response, settings.API_MAX_BODY_BYTES)
+
+
+def test_webhooks_have_their_own_limit(served: Served) -> None:
+    limit = settings.API_MAX_WEBHOOK_BODY_BYTES
+    within = b'{"event": "' + b"x" * (limit - 100) + b'"}'
+    over = b'{"event": "' + b"x" * limit + b'"}'
+
+    accepted = served.request("POST", "/api/v2/webhooks/paystack/", content=within)
+    refused = served.request("POST", "/api/v2/webhooks/paystack/", content=over)
+
+    assert accepted.status_code == 400  # read, then refused for its (missing) signature
+    assert accepted.json()["code"] == "invalid_signature"
+    _assert_too_large(refused, limit)
+
+
+def test_a_body_within_the_limit_is_served(served: Served) -> None:
+    response = served.request(
+        "POST",
+        "/api/v2/auth/login/",
+        json={"email": "a@example.com", "password": "x" * 100, "pad": "y" * 100_000},
+    )
+
+    assert response.status_code == 401
