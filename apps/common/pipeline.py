@@ -42,7 +42,9 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 from apps.common.db import pooled_threads
-from apps.common.problems import problem_body, problem_response
+from apps.common.errors import ValidationFailed
+from apps.common.input_guard import find_in_json, find_in_query
+from apps.common.problems import application_error_body, problem_body, problem_response
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
@@ -224,6 +226,33 @@ class BodyLimitMiddleware:
                 extra={"limit": limit},
             )
         )
+
+
+class InputGuardMiddleware:
+    """422 problem+json naming the field for hostile input (``apps.common.input_guard``):
+    control characters in the query string or a JSON body, out-of-range JSON integers,
+    JSON nested too deep — so that no view, parser or database sees it."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]):
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        found = find_in_query(
+            (name, value) for name, values in request.GET.lists() for value in values
+        )
+        # Webhook bodies are the provider's own signed text: their endpoint checks the
+        # signature first and stores the event as sent.
+        webhook = request.path.startswith(settings.API_WEBHOOK_PATH_PREFIX)
+        if found is None and not webhook and request.content_type == "application/json":
+            found = find_in_json(request.body) if request.body else None
+        if found is None:
+            return await self.get_response(request)
+        error = ValidationFailed(f"{found.field}: {found.message}", field_errors=[found])
+        return problem_response(application_error_body(error))
 
 
 def api_path(path: str) -> bool:

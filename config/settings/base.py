@@ -65,6 +65,7 @@ API_MIDDLEWARE = [
     "apps.common.request_id.RequestIdMiddleware",
     "apps.common.pipeline.InlineHooksMiddleware",
     "apps.common.pipeline.BodyLimitMiddleware",
+    "apps.common.pipeline.InputGuardMiddleware",
 ]
 # Request bodies above these sizes are refused with 413 before they are read or parsed.
 API_MAX_BODY_BYTES = ENV.API_MAX_BODY_BYTES

@@ -17,7 +17,7 @@ from django.test import Client
 
 from apps.authentication.services import ClientInfo, session_start
 from apps.orders.tests.factories import make_variant, place_order
-from apps.vendors.tests.factories import UserFactory
+from apps.vendors.tests.factories import StoreFactory, UserFactory, VendorFactory
 from config.asgi import application
 
 # The served app runs each request in a thread of its own: its reads must see committed
@@ -299,3 +299,86 @@ def test_a_body_within_the_limit_is_served(served: Served) -> None:
     )
 
     assert response.status_code == 401
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+NESTED = "[" * 5000 + "]" * 5000
+HUGE = 2**70
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path", "body", "field"),
+    [
+        (None, "GET", "/api/v2/products/?q=silk%00", None, "q"),
+        (None, "GET", "/api/v2/products/?brand=%01Adire", None, "brand"),
+        (None, "GET", "/api/v2/products/?colour=Na%00vy&size=M", None, "colour"),
+        (None, "GET", "/api/v2/categories/?x%00=1", None, "query"),
+        ("customer", "GET", "/api/v2/orders/?status=pa%00id", None, "status"),
+        ("vendor", "GET", "/api/v1/vendor/order-lines/?status=%00", None, "status"),
+        (
+            None,
+            "POST",
+            "/api/v2/auth/login/",
+            '{"email": "a\\u0000@x.io", "password": "p"}',
+            "email",
+        ),
+        (
+            None,
+            "POST",
+            "/api/v2/auth/register/",
+            '{"email": "b@x.io", "password": "a-Strong-pass-9", "full_name": "Ada\\u0000"}',
+            "full_name",
+        ),
+        (
+            "customer",
+            "POST",
+            "/api/v2/orders/",
+            f'{{"items": [{{"variant_id": {HUGE}, "quantity": 1}}], '
+            '"delivery_address": "12 Admiralty Way, Lagos"}',
+            "items.0.variant_id",
+        ),
+        (
+            "customer",
+            "POST",
+            "/api/v2/orders/",
+            '{"items": [{"variant_id": 1, "quantity": 1}], '
+            '"delivery_address": "12 Admiralty\\u0000 Way"}',
+            "delivery_address",
+        ),
+        ("vendor", "POST", "/api/v1/vendor/products/", '{"name": "Shirt\\u0007"}', "name"),
+        ("vendor", "POST", "/api/v1/vendor/products/", NESTED, "body"),
+        (None, "POST", "/api/v2/auth/login/", NESTED, "body"),
+    ],
+)
+def test_hostile_input_is_a_422_naming_the_field(
+    served: Served, who: str | None, method: str, path: str, body: str | None, field: str
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if who == "customer":
+        headers.update(_bearer(UserFactory.create()))
+    elif who == "vendor":
+        vendor = VendorFactory.create()
+        StoreFactory.create(owner=vendor)
+        headers.update(_bearer(vendor))
+
+    response = served.request(method, path, content=body, headers=headers)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v2/products/99999999999999999999999/",
+        "/api/v2/products/?limit=99999999999999999999999",
+        "/api/v2/products/?min_price=1e400",
+        "/api/v2/products/?cursor=%FF%FE",
+    ],
+)
+def test_out_of_range_values_in_paths_and_queries_are_4xx(served: Served, path: str) -> None:
+    response = served.request("GET", path)
+
+    assert response.status_code < 500, response.text
