@@ -38,6 +38,7 @@ class Env(BaseSettings):
     REDIS_URL: str = ""
     TASK_BACKEND: str = Field(default="", pattern="^(|database|redis|immediate)$")
     TASK_RETRY_BACKOFF_SCALE: float = Field(default=1.0, gt=0)
+    OUTBOX_RELAY_DELAY: float = Field(default=5.0, ge=0)
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: str = Field(default="json", pattern="^(json|console)$")
     VAR_DIR: Path = BASE_DIR / "var"

@@ -11,7 +11,9 @@ is a ``django.tasks`` Task (any backend runs it) that additionally
   error level and counts a metric when it gives up;
 * carries the enqueuing request's id into the worker's log lines together with the task
   id, name, queue and attempt;
-* when enqueued inside a database transaction, is enqueued only after it commits.
+* is enqueued through the transactional outbox: recorded with the caller's transaction,
+  sent after it commits, and sent later by the relay when the task backend is
+  unreachable (``apps.common.outbox``); a task the relay sent twice runs once.
 
 Task functions receive ids and plain values; they must be idempotent, because both a
 retry and a redelivery after a worker crash run them again.
@@ -30,6 +32,7 @@ from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import structlog
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -37,12 +40,13 @@ from django.db import transaction
 from django.tasks import Task, TaskContext, TaskResult
 from django.utils import timezone
 
-from apps.common import metrics
+from apps.common import metrics, outbox
 from apps.common.errors import ApplicationError
+from apps.common.outbox import META
 
 logger = structlog.get_logger("fashionistar.tasks")
 
-META = "_task_meta"
+
 QUEUE_PRIORITIES = {"critical": 50, "emails": 0, "default": 0, "analytics": -50}
 DEFAULT_BACKOFF = (60, 120, 240)
 
@@ -91,15 +95,12 @@ class ResilientTask(Task):
     __slots__ = ()
 
     def enqueue(self, *args: Any, **kwargs: Any) -> TaskResult[Any, Any] | None:  # type: ignore[override]
-        """Enqueue now, or — inside a transaction — once it commits (then returns None)."""
-        kwargs = _with_meta(kwargs)
-        if transaction.get_connection().in_atomic_block:
-            transaction.on_commit(lambda: Task.enqueue(self, *args, **kwargs))
-            return None
-        return Task.enqueue(self, *args, **kwargs)
+        """Record the task in the outbox and send it now, or — inside a transaction —
+        once it commits. Returns the backend's result when sent at once, else None."""
+        return outbox.enqueue_task(self, args, _with_meta(kwargs))
 
-    async def aenqueue(self, *args: Any, **kwargs: Any) -> TaskResult[Any, Any]:
-        return await Task.aenqueue(self, *args, **_with_meta(kwargs))
+    async def aenqueue(self, *args: Any, **kwargs: Any) -> TaskResult[Any, Any] | None:  # type: ignore[override]
+        return await sync_to_async(self.enqueue)(*args, **kwargs)
 
 
 def _with_meta(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -163,17 +164,28 @@ def _run_attempt(
         "attempt": attempt,
         "request_id": meta.get("request_id"),
     }
+    key = meta.get("key")
     with structlog.contextvars.bound_contextvars(**bound):
-        logger.info("task.started")
         try:
+            if key and not outbox.claim_receipt(key, attempt, lease_seconds=_lease(policy)):
+                logger.info("task.duplicate_skipped", key=key)
+                return None
+            logger.info("task.started")
             with time_limit(policy.time_limit):
                 result = func(*args, **kwargs)
         except Exception as error:
             _handle_failure(task, policy, meta, attempt, args, kwargs, error)
             raise
+        if key:
+            outbox.finish_receipt(key)
         metrics.TASKS_FINISHED.labels(task.name, task.queue_name, "succeeded").inc()
         logger.info("task.succeeded")
         return result
+
+
+def _lease(policy: RetryPolicy) -> float:
+    """How long a started run owns its receipt: its time limit plus a grace."""
+    return policy.time_limit + float(getattr(settings, "TASK_RECOVERY_GRACE", 30.0))
 
 
 def _handle_failure(
@@ -188,9 +200,6 @@ def _handle_failure(
     permanent = is_permanent(error)
     if not permanent and attempt <= policy.retries:
         delay = policy.delay_before(attempt + 1)
-        retry = task
-        if task.get_backend().supports_defer:
-            retry = task.using(run_after=timezone.now() + timedelta(seconds=delay))
         metrics.TASKS_FINISHED.labels(task.name, task.queue_name, "retried").inc()
         logger.warning(
             "task.retry_scheduled",
@@ -198,7 +207,12 @@ def _handle_failure(
             next_attempt=attempt + 1,
             delay_seconds=round(delay, 2),
         )
-        Task.enqueue(retry, *args, **kwargs, **{META: {**meta, "attempt": attempt + 1}})
+        outbox.enqueue_task(
+            task,
+            args,
+            {**kwargs, META: {**meta, "attempt": attempt + 1}},
+            run_after=timezone.now() + timedelta(seconds=delay),
+        )
         return
     from apps.common.models import FailedTask
 
@@ -257,7 +271,4 @@ def requeue_failed(failed_task_id: int) -> TaskResult[Any, Any] | None:
         failed.requeued_at = timezone.now()
         failed.save(update_fields=["requeued_at", "updated_at"])
         meta = {"attempt": 1, "request_id": failed.request_id or None}
-        transaction.on_commit(
-            lambda: Task.enqueue(task, *failed.args, **failed.kwargs, **{META: meta})
-        )
-    return None
+        return outbox.enqueue_task(task, tuple(failed.args), {**failed.kwargs, META: meta})

@@ -4,7 +4,9 @@
 * ``subscribe(EventType)`` registers a sync or async handler; handlers of one event run in
   registration order.
 * ``publish(event)`` delivers after the surrounding transaction commits, and never when it
-  rolls back; with no transaction open it delivers at once.
+  rolls back; with no transaction open it delivers at once. The event is written to the
+  transactional outbox with the change it describes, so a crash or a database blink
+  between the commit and the delivery delays it, never loses it (``apps.common.outbox``).
 * A failing handler is logged with its traceback and neither the publisher nor the other
   handlers notice.
 
@@ -16,11 +18,11 @@ from __future__ import annotations
 import inspect
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, ClassVar
 
 import structlog
 from asgiref.sync import async_to_sync, sync_to_async
-from django.db import transaction
 from pydantic import BaseModel, ConfigDict
 
 logger = structlog.get_logger(__name__)
@@ -57,13 +59,16 @@ def handlers_for(event_type: type[Event]) -> list[Handler]:
     return list(_handlers.get(event_type, ()))
 
 
-def publish(event: Event, *, using: str | None = None) -> None:
+def publish(event: Event) -> None:
     """Deliver ``event`` to its handlers once the current transaction commits."""
-    transaction.on_commit(lambda: _deliver(event), using=using)
+    from apps.common.outbox import publish_event
+
+    publish_event(event)
 
 
 async def apublish(event: Event) -> None:
-    """Deliver ``event`` from async code, where no transaction can be open."""
+    """Deliver ``event`` from async code at once (in-process only: it is not recorded in
+    the outbox, so domain services publish with ``publish`` from their transaction)."""
     for handler in handlers_for(type(event)):
         try:
             if inspect.iscoroutinefunction(handler):
@@ -74,13 +79,17 @@ async def apublish(event: Event) -> None:
             _log_failure(event, handler)
 
 
-def _deliver(event: Event) -> None:
+def deliver_to_handlers(
+    event: Event, *, isolate: Callable[[], AbstractContextManager[Any]] = nullcontext
+) -> None:
+    """Run every handler of ``event``, each inside ``isolate()`` (e.g. a savepoint)."""
     for handler in handlers_for(type(event)):
         try:
-            if inspect.iscoroutinefunction(handler):
-                async_to_sync(handler)(event)
-            else:
-                handler(event)
+            with isolate():
+                if inspect.iscoroutinefunction(handler):
+                    async_to_sync(handler)(event)
+                else:
+                    handler(event)
         except Exception:
             _log_failure(event, handler)
 

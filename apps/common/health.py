@@ -2,7 +2,8 @@
 
 ``/health/live/`` answers 200 while the process can serve at all. ``/health/ready/``
 checks what a request needs — the database, the cache (Redis when configured) and that
-every migration is applied — and answers 503 naming the failing dependency otherwise.
+every migration is applied — and answers 503 naming the failing dependency otherwise. It
+also reports the outbox backlog (waiting messages, oldest age) without failing on it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.cache import add_never_cache_headers
 
 from apps.common.db import in_thread
+from apps.common.outbox import backlog
 
 logger = structlog.get_logger(__name__)
 _migrations_verified = False
@@ -86,12 +88,27 @@ async def live(request: HttpRequest) -> JsonResponse:
     return response
 
 
+def outbox_backlog() -> dict[str, object]:
+    """Reported, never failing the probe: a backlog drains once the task backend is back,
+    and taking the API out of service would not drain it faster."""
+    try:
+        return dict(backlog())
+    except Exception as error:
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def ready_report() -> tuple[dict[str, dict[str, object]], dict[str, object] | None]:
+    results = run_checks()
+    waiting = outbox_backlog() if results.get("database", {}).get("ok") else None
+    return results, waiting
+
+
 async def ready(request: HttpRequest) -> JsonResponse:
-    results = await in_thread(run_checks)
+    results, waiting = await in_thread(ready_report)
     healthy = all(result["ok"] for result in results.values())
-    response = JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": results},
-        status=200 if healthy else 503,
-    )
+    body: dict[str, object] = {"status": "ok" if healthy else "unavailable", "checks": results}
+    if waiting is not None:
+        body["outbox"] = waiting
+    response = JsonResponse(body, status=200 if healthy else 503)
     add_never_cache_headers(response)
     return response

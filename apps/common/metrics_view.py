@@ -16,6 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from apps.common.outbox import backlog
+
 logger = structlog.get_logger(__name__)
 
 
@@ -50,11 +52,23 @@ def _queue_depth_gauge() -> GaugeMetricFamily:
     )
 
 
+def _outbox_gauges() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    return (
+        GaugeMetricFamily(
+            "fashionistar_outbox_depth", "Outbox messages waiting to be sent or delivered"
+        ),
+        GaugeMetricFamily(
+            "fashionistar_outbox_oldest_age_seconds", "Age of the oldest waiting outbox message"
+        ),
+    )
+
+
 class QueueDepthCollector(Collector):
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Without describe() the registry calls collect() on registration, which would
         # query the task backend at import time (before migrations, in every command).
         yield _queue_depth_gauge()
+        yield from _outbox_gauges()
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         gauge = _queue_depth_gauge()
@@ -66,6 +80,16 @@ class QueueDepthCollector(Collector):
         for queue, depth in depths.items():
             gauge.add_metric([queue], depth)
         yield gauge
+        depth_gauge, age_gauge = _outbox_gauges()
+        try:
+            waiting = backlog()
+        except Exception:
+            logger.exception("metrics.outbox_backlog_failed")
+        else:
+            depth_gauge.add_metric([], waiting["depth"])
+            age_gauge.add_metric([], waiting["oldest_age_seconds"])
+            yield depth_gauge
+            yield age_gauge
 
 
 REGISTRY.register(QueueDepthCollector())

@@ -1,6 +1,7 @@
 """Abstract models every domain builds on."""
 
 from django.db import models
+from django.utils import timezone
 
 
 class BaseModel(models.Model):
@@ -52,3 +53,47 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job}@{self.tick}"
+
+
+class OutboxMessage(models.Model):
+    """Work that must follow a committed write: a task to enqueue or an event to deliver.
+
+    Written in the same transaction as the change it follows, so it exists exactly when
+    that change does; sent right after the commit and deleted once sent. Anything left
+    behind (the task backend was unreachable, the process died) is sent by the relay.
+    """
+
+    class Kind(models.TextChoices):
+        TASK = "task"
+        EVENT = "event"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    path = models.CharField(max_length=255, help_text="Task function or event class path")
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    available_at = models.DateTimeField(
+        default=timezone.now, help_text="The relay leaves the message alone until then"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ("id",)
+        indexes = (models.Index(fields=("available_at", "id"), name="outbox_due"),)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.path} #{self.pk}"
+
+
+class TaskReceipt(models.Model):
+    """Which relayed task has run: a task relayed twice (the relay died between sending
+    and deleting its message) runs once. ``attempt`` and ``claimed_at`` let a retry, or a
+    redelivery after a worker died, claim it again."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    attempt = models.PositiveIntegerField(default=1)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -58,10 +58,13 @@ def run_due_jobs(*, now: float | None = None, claimant: str = "scheduler") -> li
     moment = time.time() if now is None else now
     started = []
     for job in registered_jobs():
-        tick = claim_tick(job, now=moment, claimant=claimant)
-        if tick is None:
-            continue
-        job.task.enqueue(**job.kwargs, scheduled_tick=tick)
+        # The claim and the enqueue commit together (the task goes through the outbox):
+        # a claimed tick always runs, and a tick never runs without its claim.
+        with transaction.atomic():
+            tick = claim_tick(job, now=moment, claimant=claimant)
+            if tick is None:
+                continue
+            job.task.enqueue(**job.kwargs, scheduled_tick=tick)
         logger.info("scheduler.enqueued", job=job.name, tick=tick)
         started.append(job.name)
     return started

@@ -149,6 +149,8 @@ TASKS: dict[str, dict[str, Any]] = {
     )
 }
 TASK_RETRY_BACKOFF_SCALE = ENV.TASK_RETRY_BACKOFF_SCALE
+# Seconds the relay leaves a fresh outbox message to the process that wrote it.
+OUTBOX_RELAY_DELAY = ENV.OUTBOX_RELAY_DELAY
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "authentication.User"

@@ -25,8 +25,9 @@ LINE_COUNTS = [1, 5, 20, 100]
 
 # Inside the test's transaction, so the service's own transaction is a savepoint (2).
 # Then: the variants (1), the order in its savepoint (3), the reservation in its savepoint:
-# lock the stock rows, update them, write the ledger (5), and the lines (1).
-PLACEMENT_QUERIES = 12
+# lock the stock rows, update them, write the ledger (5), the lines (1), and the
+# order-created event into the outbox (1).
+PLACEMENT_QUERIES = 13
 # An Idempotency-Key adds: expired keys dropped (1), the key inserted in its savepoint (3)
 # and pointed at the order (1).
 KEYED_PLACEMENT_QUERIES = PLACEMENT_QUERIES + 5
