@@ -45,21 +45,26 @@ def _code_hash(public_id: object, code: str) -> str:
     ).hexdigest()
 
 
-def _send_limits_check(*, email: str, now: datetime) -> None:
-    recent = list(
+def _send_limits_check(*, email: str, purpose: CodePurpose, now: datetime) -> None:
+    """The resend cooldown is per purpose (a sign-in code is not held back by the sign-up
+    code sent a moment ago); the hourly cap counts every code to the address."""
+    sent = list(
         OneTimeCode.objects.filter(email=email, created_at__gt=now - timedelta(hours=1))
         .order_by("-created_at")
-        .values_list("created_at", flat=True)[:SENDS_PER_HOUR]
+        .values_list("created_at", "purpose")
     )
-    if recent and now - recent[0] < RESEND_COOLDOWN:
-        wait = math.ceil((recent[0] + RESEND_COOLDOWN - now).total_seconds())
+    recent = [created for created, _ in sent]
+    same_purpose = [created for created, sent_for in sent if sent_for == purpose]
+    if same_purpose and now - same_purpose[0] < RESEND_COOLDOWN:
+        wait = math.ceil((same_purpose[0] + RESEND_COOLDOWN - now).total_seconds())
         raise RateLimited(
             f"A code was sent moments ago; wait {wait} seconds before asking again.",
             code="code_cooldown",
             retry_after=max(wait, 1),
         )
     if len(recent) >= SENDS_PER_HOUR:
-        wait = math.ceil((recent[-1] + timedelta(hours=1) - now).total_seconds())
+        oldest_counted = recent[SENDS_PER_HOUR - 1]
+        wait = math.ceil((oldest_counted + timedelta(hours=1) - now).total_seconds())
         raise RateLimited(
             f"At most {SENDS_PER_HOUR} codes per hour; try again in {wait} seconds.",
             code="code_hourly_limit",
@@ -78,7 +83,7 @@ def code_issue(
         User.objects.select_for_update().filter(pk=user.pk).first()
     now = timezone.now()
     if enforce_limits:
-        _send_limits_check(email=email, now=now)
+        _send_limits_check(email=email, purpose=purpose, now=now)
     OneTimeCode.objects.filter(
         email=email, purpose=purpose, used_at__isnull=True, superseded_at__isnull=True
     ).update(superseded_at=now)
