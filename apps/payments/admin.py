@@ -1,5 +1,7 @@
 """Payments in the admin: read-only records; refunds go through the refund service
-(the v1 endpoint, or the action here for payments flagged for refund)."""
+(the v1 endpoint, or the action here for payments flagged for refund). A pending refund
+(its provider call had no definite answer) is asked about again from the refund list,
+with its own idempotency key: never a second refund."""
 
 from __future__ import annotations
 
@@ -8,16 +10,26 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from apps.common.errors import ApplicationError
-from apps.payments.models import Payment, Refund, WebhookEvent
-from apps.payments.services import payment_refund
+from apps.payments.models import Payment, Refund, RefundStatus, WebhookEvent
+from apps.payments.services import payment_refund, refund_retry
 
 
 class RefundInline(admin.TabularInline[Refund, Payment]):
     model = Refund
     extra = 0
     can_delete = False
-    fields = ("created_at", "amount", "status", "provider_refund_id", "reason", "actor")
+    fields = (
+        "created_at",
+        "amount",
+        "status",
+        "provider_refund_id",
+        "attempts",
+        "last_error",
+        "reason",
+        "actor",
+    )
     readonly_fields = fields
+    show_change_link = True
 
     def has_add_permission(self, request: HttpRequest, obj: Payment | None = None) -> bool:
         return False
@@ -54,15 +66,71 @@ class PaymentAdmin(admin.ModelAdmin[Payment]):
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         for payment in queryset:
             try:
-                payment_refund(
+                refund = payment_refund(
                     payment_id=payment.pk,
                     amount=None,
                     reason="staff (admin)",
                     actor=request.user,  # type: ignore[arg-type]
                 )
-                self.message_user(request, f"{payment}: refunded.", messages.SUCCESS)
+                _report(self, request, f"{payment}", refund)
             except ApplicationError as error:
                 self.message_user(request, f"{payment}: {error.message}", messages.WARNING)
+
+
+def _report(
+    model_admin: admin.ModelAdmin[Payment] | admin.ModelAdmin[Refund],
+    request: HttpRequest,
+    label: str,
+    refund: Refund,
+) -> None:
+    if refund.status == RefundStatus.SUCCEEDED:
+        model_admin.message_user(request, f"{label}: refunded.", messages.SUCCESS)
+    else:
+        model_admin.message_user(
+            request,
+            f"{label}: the provider gave no definite answer; the refund is pending and its "
+            "amount stays reserved. It is settled automatically, or retry it from the "
+            "refund list in a minute.",
+            messages.WARNING,
+        )
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin[Refund]):
+    list_display = (
+        "created_at",
+        "payment",
+        "amount",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "provider_refund_id",
+        "actor",
+    )
+    list_filter = ("status", "payment__provider")
+    search_fields = ("payment__reference", "provider_refund_id", "idempotency_key")
+    list_select_related = ("payment", "actor")
+    readonly_fields = [f.name for f in Refund._meta.fields]
+    actions = ("retry_with_provider",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Refund | None = None) -> bool:
+        return False
+
+    @admin.action(description="Ask the provider again (pending refunds; same key, never twice)")
+    def retry_with_provider(self, request: HttpRequest, queryset: QuerySet[Refund]) -> None:
+        for refund in queryset.order_by("id"):
+            label = f"refund {refund.pk}"
+            try:
+                retried = refund_retry(
+                    refund_id=refund.pk,
+                    actor=request.user,  # type: ignore[arg-type]
+                )
+                _report(self, request, label, retried)
+            except ApplicationError as error:
+                self.message_user(request, f"{label}: {error.message}", messages.WARNING)
 
 
 @admin.register(WebhookEvent)

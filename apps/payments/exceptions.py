@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from apps.common.errors import ApplicationError
+from typing import Any
+
+from apps.common.errors import ApplicationError, Conflict
 
 
 class ProviderUnavailable(ApplicationError):
@@ -25,3 +27,14 @@ class InvalidWebhookSignature(ApplicationError):
     status = 400
     default_code = "invalid_signature"
     title = "Invalid webhook signature"
+
+
+class RefundInProgress(Conflict):
+    """A call about this refund is out, or just had no definite answer: asking again now
+    could race it. ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    default_code = "refund_in_progress"
+
+    def __init__(self, message: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import ClassVar
 
@@ -108,6 +109,12 @@ class RefundStatus(models.TextChoices):
 
 
 class Refund(BaseModel):
+    """One refund of (part of) a payment. Its amount is reserved on the payment
+    (``refunded_amount``) from the moment it is recorded until the provider says it
+    failed. ``pending`` means the provider has not given a definite answer yet (the call
+    is out, or it timed out): such a refund is asked about again with the same
+    ``idempotency_key``, never sent as a new one."""
+
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     status = models.CharField(
@@ -119,11 +126,38 @@ class Refund(BaseModel):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="refunds"
     )
+    idempotency_key = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="Sent with every provider call for this refund (Stripe, Square), or "
+        "looked for among the payment's refunds (Paystack): a repeat is never a second "
+        "refund.",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Provider calls made for this refund."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The provider is not asked again before this: a call is out, or its "
+        "outcome is unknown and the provider may still be working on it.",
+    )
+    last_error = models.CharField(
+        max_length=255, blank=True, help_text="Why the last call had no definite answer."
+    )
 
     class Meta:
         ordering: ClassVar = ["-created_at"]
         constraints: ClassVar = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="refund_pending_due",
+            ),
         ]
 
     def __str__(self) -> str:

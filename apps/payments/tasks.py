@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 import structlog
 from django.conf import settings
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.common.background import PermanentTaskError, background_task
 from apps.common.emails import send_templated_email
 from apps.orders.models import Order
 from apps.orders.selectors import order_data
-from apps.payments.models import Payment, PaymentStatus, Refund
+from apps.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from apps.payments.providers.base import PermanentProviderError
-from apps.payments.services import payment_confirm
+from apps.payments.services import payment_confirm, refund_settle
+from apps.payments.services.refunds import KEY_WINDOW
 
 logger = structlog.get_logger(__name__)
 
@@ -40,9 +43,12 @@ def process_order_payment(*, payment_id: int) -> str:
 @background_task(queue="critical", retries=0)
 def reconcile_pending_payments(*, scheduled_tick: int | None = None) -> int:
     """Ask about payments still pending after ``PAYMENT_RECONCILE_AFTER_MINUTES`` (a
-    webhook may have been lost). Each is confirmed in its own task."""
-    cutoff = timezone.now() - timedelta(minutes=int(settings.PAYMENT_RECONCILE_AFTER_MINUTES))
-    horizon = timezone.now() - timedelta(days=2)
+    webhook may have been lost), and about refunds still pending whose provider call
+    had no definite answer (once no call is out for them). Each is settled in its own
+    task; returns how many were enqueued."""
+    now = timezone.now()
+    cutoff = now - timedelta(minutes=int(settings.PAYMENT_RECONCILE_AFTER_MINUTES))
+    horizon = now - timedelta(days=2)
     stale = list(
         Payment.objects.filter(
             status=PaymentStatus.PENDING, created_at__lte=cutoff, created_at__gte=horizon
@@ -54,7 +60,39 @@ def reconcile_pending_payments(*, scheduled_tick: int | None = None) -> int:
         process_order_payment.enqueue(payment_id=payment_id)
     if stale:
         logger.info("payments.reconciling", count=len(stale))
-    return len(stale)
+    return len(stale) + _reconcile_pending_refunds(now)
+
+
+def _reconcile_pending_refunds(now: datetime) -> int:
+    pending = Refund.objects.filter(status=RefundStatus.PENDING)
+    due = list(
+        pending.filter(
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+            created_at__gte=now - KEY_WINDOW,
+        )
+        .order_by("id")
+        .values_list("pk", flat=True)[:500]
+    )
+    for refund_id in due:
+        settle_refund.enqueue(refund_id=refund_id)
+    if due:
+        logger.info("refunds.reconciling", count=len(due))
+    # Past the key window a repeat could be a second refund: people decide.
+    overdue = list(
+        pending.filter(created_at__lt=now - KEY_WINDOW).values_list("pk", flat=True)[:50]
+    )
+    if overdue:
+        logger.error("refunds.need_review", alert=True, refund_ids=overdue)
+    return len(due)
+
+
+@background_task(queue="critical")
+def settle_refund(*, refund_id: int) -> str:
+    """Ask the provider how a pending refund stands and settle it: accepted →
+    succeeded (``PaymentRefunded`` published), failed → failed and its amount released,
+    still unknown → left pending for the next round. Running it for a settled refund, or
+    while another call about it is out, changes nothing."""
+    return refund_settle(refund_id=refund_id)
 
 
 @background_task(queue="emails")
@@ -104,6 +142,10 @@ def send_refund_notice(*, refund_id: int) -> str:
     """Tell the customer money is on its way back."""
     refund = Refund.objects.select_related("payment__order__customer").get(pk=refund_id)
     order = refund.payment.order
+    # Not refunded_amount: it also holds refunds still pending with the provider.
+    settled = refund.payment.refunds.filter(status=RefundStatus.SUCCEEDED).aggregate(
+        total=Sum("amount")
+    )["total"] or Decimal("0")
     send_templated_email(
         to=order.customer.email,
         template="payments/refund",
@@ -112,7 +154,7 @@ def send_refund_notice(*, refund_id: int) -> str:
             "order_number": order.order_number,
             "amount": refund.amount,
             "currency": refund.payment.currency,
-            "full": refund.payment.refunded_amount >= refund.payment.amount,
+            "full": settled >= refund.payment.amount,
         },
     )
     return "sent"

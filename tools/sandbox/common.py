@@ -17,7 +17,19 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 PROVIDERS = ("paystack", "stripe", "square")
-MODES = ("normal", "decline", "timeout", "error_5xx", "amount_mismatch", "currency_mismatch")
+MODES = (
+    "normal",
+    "decline",
+    "timeout",
+    "error_5xx",
+    "amount_mismatch",
+    "currency_mismatch",
+    "refund_timeout",
+    "refund_dropped",
+    "refund_failed",
+)
+# Modes that act on a refund the sandbox has just recorded.
+REFUND_ANSWER_MODES = frozenset({"refund_timeout", "refund_dropped"})
 WEBHOOK_PATH = "/api/v2/webhooks/{provider}/"
 DEFAULT_DELIVER_TO = "http://127.0.0.1:8000"
 
@@ -100,7 +112,9 @@ class Txn:
     secret: str = ""  # Stripe client_secret
     callback_url: str = ""
     attempts: list[JSON] = field(default_factory=list)  # card attempts: id, status, created
-    refunds: list[JSON] = field(default_factory=list)  # id, amount, created
+    # id, amount, created, status ("succeeded" | "failed"), and what the provider keeps
+    # with it (Paystack's notes, Stripe's metadata, Square's reason).
+    refunds: list[JSON] = field(default_factory=list)
     extra: JSON = field(default_factory=dict)
 
     def ids(self) -> set[str]:
@@ -112,7 +126,8 @@ class Txn:
 
     @property
     def refunded(self) -> int:
-        return sum(int(refund["amount"]) for refund in self.refunds)
+        """What the refunds that did not fail gave back."""
+        return sum(int(r["amount"]) for r in self.refunds if r.get("status") != "failed")
 
     def captured(self) -> JSON | None:
         return next((a for a in self.attempts if a["status"] == "succeeded"), None)
@@ -124,6 +139,8 @@ class Reply:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    # Close the connection without answering (the work is done; the answer is lost).
+    drop: bool = False
 
 
 # A route handler: path parameters, request headers, raw body, public base URL.

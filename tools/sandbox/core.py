@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -24,6 +25,7 @@ from tools.sandbox.common import (
     JSON,
     MODES,
     PROVIDERS,
+    REFUND_ANSWER_MODES,
     WEBHOOK_PATH,
     Behaviour,
     Reply,
@@ -124,6 +126,11 @@ class Sandbox:
         ``timeout`` / ``error_5xx`` hit the next ``times`` API calls (every one when
         ``times`` is None); ``decline`` the next ``times`` payment attempts;
         ``amount_mismatch`` / ``currency_mismatch`` every report until ``normal``.
+        The refund modes hit the next ``times`` refund requests: ``refund_timeout``
+        records the refund, then answers only after ``delay`` seconds (past the client's
+        timeout); ``refund_dropped`` records it, then closes the connection without an
+        answer; ``refund_failed`` records it as failed (nothing is given back) and says so.
+        A repeated idempotency key (Stripe, Square) replays the first answer either way.
         """
         if not isinstance(match, str) or not match:
             raise SandboxError(400, "match must be a non-empty string")
@@ -210,6 +217,10 @@ class Sandbox:
         for ident in txn.ids():
             self._index[(txn.provider, ident)] = txn
 
+    def transactions(self) -> list[Txn]:
+        """Every payment so far, oldest first (call with the lock held)."""
+        return list(self._txns)
+
     def lookup(self, provider: str, ident: str) -> Txn | None:
         return self._index.get((provider, str(ident)))
 
@@ -247,6 +258,24 @@ class Sandbox:
         message = "Sandbox: simulated provider failure"
         return json_reply(behaviour.status, error_body(provider, behaviour.status, message))
 
+    def refund_fails(self, txn: Txn) -> bool:
+        """Whether the refund being recorded for ``txn`` fails (``refund_failed``)."""
+        with self.lock:
+            return self._take(txn.ids(), {"refund_failed"}) is not None
+
+    def answer_refund(self, txn: Txn, reply: Reply) -> Reply:
+        """Deliver the answer to a refund request that has been carried out, or lose it
+        (``refund_timeout``, ``refund_dropped``): the refund stays recorded, and the
+        client cannot tell whether it happened."""
+        with self.lock:
+            behaviour = self._take(txn.ids(), REFUND_ANSWER_MODES)
+        if behaviour is None:
+            return reply
+        if behaviour.mode == "refund_dropped":
+            return Reply(status=reply.status, body=b"", drop=True)
+        time.sleep(behaviour.delay)  # outside the lock: a retry may arrive meanwhile
+        return reply
+
     def idempotent(
         self, provider: str, key: str, body: bytes, create: Callable[[], Reply]
     ) -> Reply:
@@ -262,7 +291,7 @@ class Sandbox:
                     raise SandboxError(
                         400,
                         "Keys for idempotent requests can only be used with the same parameters",
-                        "idempotency_error",
+                        "IDEMPOTENCY_KEY_REUSED" if provider == "square" else "idempotency_error",
                     )
                 return seen[1]
             reply = create()
@@ -313,7 +342,7 @@ class Sandbox:
             "refunded": txn.refunded,
         }
 
-    def _take(self, ids: Iterable[str], modes: set[str]) -> Behaviour | None:
+    def _take(self, ids: Iterable[str], modes: AbstractSet[str]) -> Behaviour | None:
         """The first behaviour in ``modes`` matching ``ids`` (a specific match before
         ``*``), counting one use of it."""
         ids = set(ids)
@@ -400,13 +429,16 @@ class Sandbox:
         self, method: str, target: str, headers: Mapping[str, str], body: bytes, host: str
     ) -> Reply:
         """Answer one HTTP request (``headers`` with lower-case names)."""
-        path = urlsplit(target).path
+        parts = urlsplit(target)
+        path = parts.path
         base = self.public_url or (f"http://{host}" if host else "")
         for route_method, pattern, provider, handler in self._routes:
             found = pattern.fullmatch(path)
             if found is None or route_method != method:
                 continue
-            params = {key: unquote(value) for key, value in found.groupdict().items()}
+            # Query parameters too (list filters), under the path's own.
+            params = dict(parse_qsl(parts.query))
+            params.update({key: unquote(value) for key, value in found.groupdict().items()})
             if provider is not None and not self._authorised(provider, headers):
                 message = "Invalid key" if provider == "paystack" else "Unauthorized"
                 return json_reply(401, error_body(provider, 401, message))
@@ -512,7 +544,7 @@ class Sandbox:
                         "match": "reference | provider id | *",
                         "mode": " | ".join(MODES),
                         "times": "N (optional)",
-                        "delay": "seconds (timeout)",
+                        "delay": "seconds (timeout, refund_timeout)",
                         "status": "5xx or 429 (error_5xx)",
                     },
                     "GET /_sandbox/state": {},

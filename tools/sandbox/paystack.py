@@ -1,5 +1,5 @@
-"""The Paystack API subset: initialize, verify, refund; ``charge.success`` and
-``refund.processed`` webhooks signed with ``x-paystack-signature``.
+"""The Paystack API subset: initialize, verify, refund, list refunds; ``charge.success``,
+``refund.processed`` and ``refund.failed`` webhooks signed with ``x-paystack-signature``.
 
 Like Paystack, a fresh transaction verifies as ``abandoned`` and a declined charge sends
 no webhook (Paystack announces successful charges only); verify then says ``failed``.
@@ -51,6 +51,7 @@ class PaystackAPI:
             ("POST", r"/transaction/initialize", self.initialize),
             ("GET", r"/transaction/verify/(?P<ref>[^/]+)", self.verify),
             ("POST", r"/refund", self.refund),
+            ("GET", r"/refund", self.list_refunds),
         ]
 
     def sign(self, body: bytes) -> dict[str, str]:
@@ -156,6 +157,8 @@ class PaystackAPI:
     def refund(
         self, params: dict[str, str], headers: Mapping[str, str], body: bytes, base: str
     ) -> Reply:
+        """Queue a refund. Like Paystack, there is no idempotency key: asking twice makes
+        two refunds (the list below is how a client finds out what it already asked)."""
         payload = json_body(body)
         ident = str(payload.get("transaction") or "")
         txn, fault = self.core.guarded(self.name, ident)
@@ -165,44 +168,93 @@ class PaystackAPI:
             raise SandboxError(404, "Transaction not found")
         with self.core.lock:
             amount = self.core.refund_amount(txn, payload.get("amount"))
-            refund = {"id": self.core.next_number(), "amount": amount, "created": time.time()}
+            refund: JSON = {
+                "id": self.core.next_number(),
+                "amount": amount,
+                "created": time.time(),
+                "status": "failed" if self.core.refund_fails(txn) else "succeeded",
+                "merchant_note": str(payload.get("merchant_note") or f"Refund for {txn.reference}"),
+                "customer_note": str(payload.get("customer_note") or ""),
+            }
             txn.refunds.append(refund)
             self.core.reindex(txn)
-            transaction = self.transaction(txn)
-        created = iso(refund["created"])
-        data = {
-            "transaction": transaction,
-            "integration": 100001,
-            "deducted_amount": 0,
-            "channel": None,
-            "merchant_note": str(payload.get("merchant_note") or f"Refund for {txn.reference}"),
-            "customer_note": str(payload.get("customer_note") or ""),
-            "status": "pending",  # Paystack queues refunds; refund.processed follows
-            "refunded_by": txn.email,
-            "expected_at": created,
-            "currency": transaction["currency"],
-            "domain": "test",
-            "amount": amount,
-            "fully_deducted": False,
-            "id": refund["id"],
-            "createdAt": created,
-            "updatedAt": created,
-        }
+            data = self.refund_object(txn, refund, answer=True)
+        failed = refund["status"] == "failed"
         event = {
-            "event": "refund.processed",
+            "event": "refund.failed" if failed else "refund.processed",
             "data": {
                 "id": refund["id"],
-                "status": "processed",
+                "status": "failed" if failed else "processed",
                 "transaction_reference": txn.reference,
                 "refund_reference": f"RFD_{refund['id']}",
                 "amount": amount,
-                "currency": transaction["currency"],
+                "currency": data["currency"],
                 "processor": "sandbox",
-                "customer": as_object(transaction, "customer"),
+                "customer": as_object(data["transaction"], "customer"),
                 "integration": 100001,
                 "domain": "test",
             },
         }
         self.core.send_later(self.name, event)
         message = "Refund has been queued for processing"
-        return json_reply(200, {"status": True, "message": message, "data": data})
+        reply = json_reply(200, {"status": True, "message": message, "data": data})
+        return self.core.answer_refund(txn, reply)
+
+    def list_refunds(
+        self, params: dict[str, str], headers: Mapping[str, str], body: bytes, base: str
+    ) -> Reply:
+        """``GET /refund?transaction=<id>``: the refunds of one transaction (its numeric
+        id, as Paystack takes it; the reference works too), newest first; without
+        ``transaction``, every refund."""
+        ident = params.get("transaction", "")
+        txn, fault = self.core.guarded(self.name, ident)
+        if fault:
+            return fault
+        per_page = positive_int(params.get("perPage")) or 50
+        with self.core.lock:
+            if ident:
+                txns = (
+                    [txn] if txn is not None and ident in {txn.reference, txn.provider_id} else []
+                )
+            else:
+                txns = [t for t in self.core.transactions() if t.provider == self.name]
+            found = [
+                self.refund_object(t, refund, answer=False) for t in txns for refund in t.refunds
+            ]
+        found.sort(key=lambda refund: int(refund["id"]), reverse=True)
+        meta = {"total": len(found), "skipped": 0, "perPage": per_page, "page": 1}
+        return json_reply(
+            200,
+            {
+                "status": True,
+                "message": "Refunds retrieved",
+                "data": found[:per_page],
+                "meta": {**meta, "pageCount": max(1, -(-len(found) // per_page))},
+            },
+        )
+
+    def refund_object(self, txn: Txn, refund: JSON, *, answer: bool) -> JSON:
+        """A refund as Paystack shows it: ``pending`` in the answer to the request (it is
+        queued), ``processed`` (or ``failed``) once listed; the answer embeds the
+        transaction, the list names its id."""
+        created = iso(refund["created"])
+        transaction = self.transaction(txn)
+        status = "failed" if refund["status"] == "failed" else "processed"
+        return {
+            "transaction": transaction if answer else int(txn.provider_id),
+            "integration": 100001,
+            "deducted_amount": 0 if answer or status == "failed" else refund["amount"],
+            "channel": None,
+            "merchant_note": refund["merchant_note"],
+            "customer_note": refund["customer_note"],
+            "status": "pending" if answer and status != "failed" else status,
+            "refunded_by": txn.email,
+            "expected_at": created,
+            "currency": transaction["currency"],
+            "domain": "test",
+            "amount": refund["amount"],
+            "fully_deducted": status == "processed" and not answer,
+            "id": refund["id"],
+            "createdAt": created,
+            "updatedAt": created,
+        }

@@ -69,6 +69,10 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("sandbox.error method=%s path=%s", method, self.path)
             reply = json_reply(500, {"error": "sandbox internal error"})
+        if reply.drop:
+            # The work is done; the client gets no answer, only a closed connection.
+            self.close_connection = True
+            return
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)

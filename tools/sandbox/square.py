@@ -104,7 +104,7 @@ class SquareAPI:
                 "created_at": iso(refund["created"]),
                 "reason": refund.get("reason", ""),
                 "amount_money": {"amount": refund["amount"], "currency": currency},
-                "status": "COMPLETED",
+                "status": "FAILED" if refund.get("status") == "failed" else "COMPLETED",
             }
             for refund in txn.refunds
         ]
@@ -273,17 +273,21 @@ class SquareAPI:
                     raise SandboxError(400, "amount_money.currency does not match the payment")
                 amount = self.core.refund_amount(txn, money.get("amount"), required=True)
                 now = time.time()
+                failed = self.core.refund_fails(txn)
                 refund: JSON = {
                     "id": f"{payment_id}_{unique_token(20)}",
                     "amount": amount,
                     "created": now,
                     "reason": str(payload.get("reason") or ""),
+                    "status": "failed" if failed else "succeeded",
                 }
                 txn.refunds.append(refund)
                 self.core.reindex(txn)
                 refund_obj = {
                     "id": refund["id"],
-                    "status": "PENDING",  # Square completes refunds later
+                    # Square completes refunds later; a card that cannot take the money
+                    # back makes it FAILED.
+                    "status": "FAILED" if failed else "PENDING",
                     "location_id": txn.extra["location_id"],
                     "amount_money": {"amount": amount, "currency": txn.currency},
                     "payment_id": payment_id,
@@ -292,12 +296,14 @@ class SquareAPI:
                     "created_at": iso(now),
                     "updated_at": iso(now),
                 }
-            completed = {"refund": dict(refund_obj, status="COMPLETED")}
-            event = self.event("refund.updated", "refund", refund["id"], completed)
+            final = {"refund": dict(refund_obj, status="FAILED" if failed else "COMPLETED")}
+            event = self.event("refund.updated", "refund", refund["id"], final)
             self.core.send_later(self.name, event)
             return json_reply(200, {"refund": refund_obj})
 
-        return self.core.idempotent(self.name, str(payload["idempotency_key"]), body, create)
+        # Like Square, a repeated idempotency_key replays the first answer (no refund).
+        key = str(payload["idempotency_key"])
+        return self.core.answer_refund(txn, self.core.idempotent(self.name, key, body, create))
 
 
 def _total(line_items: Any) -> tuple[int, str]:

@@ -178,15 +178,25 @@ class StripeAPI:
         def create() -> Reply:
             with self.core.lock:
                 amount = self.core.refund_amount(txn, form.get("amount"))
-                refund = {"id": f"re_{unique_token(24)}", "amount": amount, "created": time.time()}
+                refund = {
+                    "id": f"re_{unique_token(24)}",
+                    "amount": amount,
+                    "created": time.time(),
+                    "status": "failed" if self.core.refund_fails(txn) else "succeeded",
+                    "metadata": as_object(form, "metadata"),
+                }
                 txn.refunds.append(refund)
                 self.core.reindex(txn)
                 refund_obj, charge_obj = self._refund_objects(txn, refund, form)
-            self.core.send_later(self.name, self.event("charge.refunded", charge_obj))
+            if refund["status"] == "failed":
+                self.core.send_later(self.name, self.event("refund.updated", refund_obj))
+            else:
+                self.core.send_later(self.name, self.event("charge.refunded", charge_obj))
             return json_reply(200, refund_obj)
 
+        # Like Stripe, a repeated Idempotency-Key replays the first answer (no refund).
         key = headers.get("idempotency-key") or ""
-        return self.core.idempotent(self.name, key, body, create)
+        return self.core.answer_refund(txn, self.core.idempotent(self.name, key, body, create))
 
     def _refund_objects(self, txn: Txn, refund: JSON, form: JSON) -> tuple[JSON, JSON]:
         amount, currency = self.core.reported(txn)
@@ -201,7 +211,12 @@ class StripeAPI:
             "metadata": as_object(form, "metadata"),
             "payment_intent": txn.provider_id,
             "reason": form.get("reason"),
-            "status": "succeeded",
+            "status": refund["status"],
+            **(
+                {"failure_reason": "expired_or_canceled_card"}
+                if refund["status"] == "failed"
+                else {}
+            ),
         }
         charge_obj = {
             "id": charge.get("id"),

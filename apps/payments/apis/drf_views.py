@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.payments.services import payment_refund
+from apps.payments.models import Refund, RefundStatus
+from apps.payments.services import payment_refund, refund_retry
 from apps.vendors.apis.permissions import IsMarketplaceStaff
 
 
@@ -39,7 +40,12 @@ class PaymentRefundApi(APIView):
         reason = serializers.CharField(max_length=255, required=False, allow_blank=True)
 
     @extend_schema(
-        request=InputSerializer, responses={201: RefundOutputSerializer}, summary="Refund"
+        request=InputSerializer,
+        responses={201: RefundOutputSerializer, 202: RefundOutputSerializer},
+        summary="Refund",
+        description="201: refunded. 202: the provider gave no definite answer; the refund "
+        "is `pending`, its amount stays reserved, and it is settled automatically (or "
+        "retried at `…/refunds/{refund_id}/retry/`) — never by posting it again.",
     )
     def post(self, request: Request, payment_id: int) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -50,6 +56,34 @@ class PaymentRefundApi(APIView):
             reason=serializer.validated_data.get("reason", ""),
             actor=request.user,  # type: ignore[arg-type]
         )
-        refund.payment.refresh_from_db()
-        refund.payment.order.refresh_from_db()
-        return Response(RefundOutputSerializer(refund).data, status=status.HTTP_201_CREATED)
+        return _refund_response(refund, status.HTTP_201_CREATED)
+
+
+class RefundRetryApi(APIView):
+    """Ask the provider again about a pending refund, with the same idempotency key
+    (Paystack: looked for first): never a second refund."""
+
+    permission_classes = [IsMarketplaceStaff]
+
+    @extend_schema(
+        request=None,
+        responses={200: RefundOutputSerializer, 202: RefundOutputSerializer},
+        summary="Retry a pending refund",
+        description="200: refunded. 202: still no definite answer (`pending`). 502: the "
+        "provider says it failed (the amount is released). 409: not pending; a call is out "
+        "or just had no answer (`Retry-After`, `next_attempt_at`); or past the key window.",
+    )
+    def post(self, request: Request, payment_id: int, refund_id: int) -> Response:
+        refund = refund_retry(
+            refund_id=refund_id,
+            payment_id=payment_id,
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return _refund_response(refund, status.HTTP_200_OK)
+
+
+def _refund_response(refund: Refund, settled_status: int) -> Response:
+    refund.payment.refresh_from_db()
+    refund.payment.order.refresh_from_db()
+    code = settled_status if refund.status == RefundStatus.SUCCEEDED else status.HTTP_202_ACCEPTED
+    return Response(RefundOutputSerializer(refund).data, status=code)

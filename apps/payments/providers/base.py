@@ -22,9 +22,12 @@ class ProviderError(Exception):
 
     transient: bool = False
 
-    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, status_code: int | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.code = code
 
 
 class TransientProviderError(ProviderError):
@@ -74,6 +77,10 @@ class WebhookEvent:
 
 @dataclass(frozen=True)
 class RefundResult:
+    """The provider's answer about one refund: ``pending`` means it accepted the refund
+    and will complete it later (Paystack and Square queue refunds); ``failed`` that it
+    will not happen."""
+
     provider_refund_id: str
     state: Literal["succeeded", "pending", "failed"]
 
@@ -98,9 +105,25 @@ class PaymentProvider(Protocol):
         ...
 
     def refund(
-        self, *, reference: str, provider_payment_id: str, amount_minor: int, currency: str
+        self,
+        *,
+        reference: str,
+        provider_payment_id: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        look_up_first: bool = False,
     ) -> RefundResult:
-        """Refund ``amount_minor`` (all or part) of a succeeded payment."""
+        """Refund ``amount_minor`` (all or part) of a succeeded payment.
+
+        ``idempotency_key`` names this refund across every attempt: a provider that takes
+        a key (Stripe, Square) answers a repeat with the refund the first call made;
+        one that does not (Paystack) has it written on the refund, and with
+        ``look_up_first`` (set when an earlier attempt's outcome is unknown) the refunds
+        of the payment are searched for it first and a match is returned instead of
+        making another. Raises ``TransientProviderError`` when the outcome is unknown
+        (timeout, connection error, 5xx, a key still in use), ``PermanentProviderError``
+        when it was refused."""
         ...
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:

@@ -18,12 +18,13 @@ def send_json(
     path: str,
     *,
     error_message: Callable[[dict[str, Any]], str | None],
+    error_code: Callable[[dict[str, Any]], str | None] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """One request; the JSON object answered, or the matching provider error: transport
     failures (timeouts, refused connections, resets), 429 and 5xx are transient, other
-    4xx and non-JSON answers permanent. ``error_message`` reads the provider's error
-    text out of an error body."""
+    4xx and answers that are not JSON permanent. ``error_message`` reads the provider's
+    error text out of an error body, ``error_code`` its machine-readable code."""
     try:
         response = client.request(method, path, **kwargs)
     except httpx.TransportError as exc:
@@ -33,11 +34,16 @@ def send_json(
     except ValueError:
         body = None
     message = error_message(body) if isinstance(body, dict) else None
+    code = error_code(body) if error_code is not None and isinstance(body, dict) else None
     status = response.status_code
     if status == 429 or status >= 500:
-        raise TransientProviderError(f"{provider} {status}: {message}", status_code=status)
+        raise TransientProviderError(
+            f"{provider} {status}: {message}", status_code=status, code=code
+        )
     if status >= 400:
-        raise PermanentProviderError(f"{provider} {status}: {message}", status_code=status)
+        raise PermanentProviderError(
+            f"{provider} {status}: {message}", status_code=status, code=code
+        )
     if not isinstance(body, dict):
         raise PermanentProviderError(f"{provider} answered with no JSON object", status_code=status)
     return body
@@ -76,3 +82,13 @@ class AnswerReader:
         """``data[key]`` when it is a JSON object, else an empty one."""
         value = data.get(key)
         return value if isinstance(value, dict) else {}
+
+
+def unknown_outcome(provider: str, error: PermanentProviderError) -> TransientProviderError:
+    """For a call that moves money: an error that does not prove the provider refused
+    (an answer that is not JSON or lacks a field, a key still in use) becomes
+    "outcome unknown", which is transient: the call is asked about again, never
+    treated as refused."""
+    return TransientProviderError(
+        f"{provider}: outcome unknown ({error})", status_code=error.status_code, code=error.code
+    )

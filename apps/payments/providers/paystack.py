@@ -1,7 +1,7 @@
 """Paystack adapter: the REST API at ``BASE_URL`` (https://api.paystack.co in production).
 
-Plain httpx rather than an SDK: Paystack publishes no official Python SDK, and the three
-endpoints used here (initialize, verify, refund) are small JSON calls.
+Plain httpx rather than an SDK: Paystack publishes no official Python SDK, and the
+endpoints used here (initialize, verify, refund, list refunds) are small JSON calls.
 
 Ids: Paystack addresses a transaction by our ``reference`` (its numeric id is not known
 until the customer pays), so ``provider_payment_id`` is the reference. The checkout's
@@ -31,7 +31,7 @@ from apps.payments.providers.base import (
     Verification,
     WebhookEvent,
 )
-from apps.payments.providers.http import AnswerReader, header, send_json
+from apps.payments.providers.http import AnswerReader, header, send_json, unknown_outcome
 
 _answers = AnswerReader("Paystack")
 _header = header
@@ -122,23 +122,70 @@ class PaystackProvider:
         )
 
     def refund(
-        self, *, reference: str, provider_payment_id: str, amount_minor: int, currency: str
+        self,
+        *,
+        reference: str,
+        provider_payment_id: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        look_up_first: bool = False,
     ) -> RefundResult:
         """Ask for a refund; Paystack queues it (``pending``) and confirms it later with
-        a ``refund.processed`` webhook."""
-        data = self._call(
-            "POST",
+        a ``refund.processed`` webhook. Paystack takes no idempotency key, so the key is
+        written in the refund's ``merchant_note``, and ``look_up_first`` lists the
+        transaction's refunds (``GET /refund?transaction=<id>``) and returns the one
+        carrying the key, if any, instead of asking for another."""
+        if look_up_first:
+            try:
+                found = self.refund_find(reference=reference, idempotency_key=idempotency_key)
+            except PermanentProviderError as error:
+                # Not knowing whether the earlier attempt refunded is not a refusal.
+                raise unknown_outcome("Paystack", error) from error
+            if found is not None:
+                return found
+        try:
+            data = self._call(
+                "POST",
+                "/refund",
+                json={
+                    "transaction": provider_payment_id or reference,
+                    "amount": amount_minor,
+                    "currency": currency.upper(),
+                    "merchant_note": _refund_note(reference, idempotency_key),
+                },
+            )
+            return _refund_result(data)
+        except PermanentProviderError as error:
+            if error.status_code is not None and 400 <= error.status_code < 500:
+                raise
+            raise unknown_outcome("Paystack", error) from error
+
+    def refund_find(self, *, reference: str, idempotency_key: str) -> RefundResult | None:
+        """The refund of ``reference``'s transaction made under ``idempotency_key``, or
+        None. Paystack lists refunds by the transaction's numeric id, which verify
+        tells."""
+        transaction = self._call("GET", f"/transaction/verify/{quote(reference, safe='')}")
+        if transaction.get("reference") != reference:
+            raise PermanentProviderError("Paystack answered for another reference")
+        transaction_id = _int(transaction, "id")
+        body = send_json(
+            self._client,
+            "Paystack",
+            "GET",
             "/refund",
-            json={
-                "transaction": provider_payment_id or reference,
-                "amount": amount_minor,
-                "currency": currency.upper(),
-            },
+            error_message=lambda body: body.get("message"),
+            params={"transaction": transaction_id, "perPage": 100},
         )
-        return RefundResult(
-            provider_refund_id=str(data.get("id") or ""),
-            state=_REFUND_STATES.get(str(data.get("status")), "pending"),
-        )
+        refunds = body.get("data")
+        if body.get("status") is not True or not isinstance(refunds, list):
+            raise PermanentProviderError(f"Paystack refused: {body.get('message')}")
+        for refund in refunds:
+            if isinstance(refund, dict) and idempotency_key in str(
+                refund.get("merchant_note") or ""
+            ):
+                return _refund_result(refund)
+        return None
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check ``x-paystack-signature`` (hex HMAC-SHA512 of the raw body with the secret
@@ -185,3 +232,17 @@ class PaystackProvider:
         if not isinstance(data, dict):
             raise PermanentProviderError("Paystack answered without data")
         return data
+
+
+def _refund_note(reference: str, idempotency_key: str) -> str:
+    """The merchant note that ties a Paystack refund to our refund (Paystack keeps it and
+    lists it with the refund)."""
+    return f"Refund {idempotency_key} of {reference}"
+
+
+def _refund_result(data: Mapping[str, Any]) -> RefundResult:
+    refund_id = _int(data, "id")
+    return RefundResult(
+        provider_refund_id=str(refund_id),
+        state=_REFUND_STATES.get(str(data.get("status")), "pending"),
+    )

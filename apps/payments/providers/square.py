@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import ssl
-import uuid
 from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import quote
@@ -38,7 +37,7 @@ from apps.payments.providers.base import (
     Verification,
     WebhookEvent,
 )
-from apps.payments.providers.http import AnswerReader, header, send_json
+from apps.payments.providers.http import AnswerReader, header, send_json, unknown_outcome
 
 _answers = AnswerReader("Square")
 _header = header
@@ -46,6 +45,9 @@ _text, _int, _object = _answers.text, _answers.whole, _answers.object
 
 API_VERSION = "2024-12-18"
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
+
+# Answers to a refund's key that say nothing of whether the first request refunded.
+_KEY_CONFLICTS = {"IDEMPOTENCY_KEY_REUSED", "CONFLICT"}
 
 _REFUND_STATES: dict[str, Literal["succeeded", "pending", "failed"]] = {
     "COMPLETED": "succeeded",
@@ -165,35 +167,51 @@ class SquareProvider:
         )
 
     def refund(
-        self, *, reference: str, provider_payment_id: str, amount_minor: int, currency: str
+        self,
+        *,
+        reference: str,
+        provider_payment_id: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        look_up_first: bool = False,
     ) -> RefundResult:
-        """Refund the order's captured payment. Square answers ``PENDING`` and confirms
-        with a ``refund.updated`` webhook."""
+        """Refund the order's captured payment with ``idempotency_key`` as Square's
+        ``idempotency_key``: Square answers a repeat with the refund the first request
+        made, so ``look_up_first`` needs nothing more. Square answers ``PENDING`` and
+        confirms with a ``refund.updated`` webhook. A key reused with other parameters
+        (``IDEMPOTENCY_KEY_REUSED``) or still in use (409) leaves the outcome unknown."""
         order = self._order(reference, provider_payment_id)
         captured = _captured_tenders(order)
         if not captured:
             raise PermanentProviderError("Square order has no captured payment to refund")
         tender = captured[0]
         payment_id = str(tender.get("payment_id") or tender.get("id") or "")
-        body = self._call(
-            "POST",
-            "/v2/refunds",
-            json={
-                # Square requires a key; the interface has no refund id to derive one
-                # from, so each call is a new refund (the caller records it first).
-                "idempotency_key": str(uuid.uuid4()),
-                "payment_id": payment_id,
-                "amount_money": {"amount": amount_minor, "currency": currency.upper()},
-                "reason": f"Refund for {reference}",
-            },
-        )
-        refund = body.get("refund")
-        if not isinstance(refund, dict):
-            raise PermanentProviderError("Square answer lacks refund")
-        return RefundResult(
-            provider_refund_id=_text(refund, "id"),
-            state=_REFUND_STATES.get(str(refund.get("status")), "pending"),
-        )
+        try:
+            body = self._call(
+                "POST",
+                "/v2/refunds",
+                # Every attempt sends the same body: Square refuses a key reused with
+                # different parameters.
+                json={
+                    "idempotency_key": idempotency_key,
+                    "payment_id": payment_id,
+                    "amount_money": {"amount": amount_minor, "currency": currency.upper()},
+                    "reason": f"Refund for {reference}",
+                },
+            )
+            refund = body.get("refund")
+            if not isinstance(refund, dict):
+                raise PermanentProviderError("Square answer lacks refund")
+            result = RefundResult(
+                provider_refund_id=_text(refund, "id"),
+                state=_REFUND_STATES.get(str(refund.get("status")), "pending"),
+            )
+        except PermanentProviderError as error:
+            if _refused(error):
+                raise
+            raise unknown_outcome("Square", error) from error
+        return result
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check ``x-square-hmacsha256-signature`` (base64 HMAC-SHA256 of the configured
@@ -245,7 +263,13 @@ class SquareProvider:
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send one request; return the JSON object or raise the matching provider error."""
         return send_json(
-            self._client, "Square", method, path, error_message=_error_message, **kwargs
+            self._client,
+            "Square",
+            method,
+            path,
+            error_message=_error_message,
+            error_code=_error_code,
+            **kwargs,
         )
 
 
@@ -261,6 +285,19 @@ def _captured_tenders(order: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         captured.append(tender)
     return captured
+
+
+def _refused(error: PermanentProviderError) -> bool:
+    """A 4xx other than a key conflict: Square did not carry the request out."""
+    status = error.status_code or 0
+    return 400 <= status < 500 and status != 409 and error.code not in _KEY_CONFLICTS
+
+
+def _error_code(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors else None
+    code = first.get("code") if isinstance(first, dict) else None
+    return str(code) if code else None
 
 
 def _error_message(body: dict[str, Any]) -> str | None:

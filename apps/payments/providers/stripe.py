@@ -34,7 +34,7 @@ from apps.payments.providers.base import (
     Verification,
     WebhookEvent,
 )
-from apps.payments.providers.http import AnswerReader, header, send_json
+from apps.payments.providers.http import AnswerReader, header, send_json, unknown_outcome
 
 _answers = AnswerReader("Stripe")
 _header = header
@@ -43,6 +43,9 @@ _text, _int, _object = _answers.text, _answers.whole, _answers.object
 API_VERSION = "2024-06-20"
 SIGNATURE_HEADER = "Stripe-Signature"
 SIGNATURE_TOLERANCE_SECONDS = 300
+
+# Answers to a refund's key that say nothing of whether the first request refunded.
+_KEY_CONFLICTS = {"idempotency_error", "idempotency_key_in_use"}
 
 _REFUND_STATES: dict[str, Literal["succeeded", "pending", "failed"]] = {
     "succeeded": "succeeded",
@@ -140,21 +143,42 @@ class StripeProvider:
         )
 
     def refund(
-        self, *, reference: str, provider_payment_id: str, amount_minor: int, currency: str
+        self,
+        *,
+        reference: str,
+        provider_payment_id: str,
+        amount_minor: int,
+        currency: str,
+        idempotency_key: str,
+        look_up_first: bool = False,
     ) -> RefundResult:
-        refund = self._call(
-            "POST",
-            "/v1/refunds",
-            data={
-                "payment_intent": provider_payment_id,
-                "amount": str(amount_minor),
-                "metadata[reference]": reference,
-            },
-        )
-        return RefundResult(
-            provider_refund_id=_text(refund, "id"),
-            state=_REFUND_STATES.get(str(refund.get("status")), "pending"),
-        )
+        """Create a Refund under ``Idempotency-Key: refund-{key}``: Stripe answers a repeat
+        with the refund the first request made (for at least 24 hours), so
+        ``look_up_first`` needs nothing more. A key still in use by a request Stripe is
+        working on (409), or reused with other parameters, leaves the outcome unknown."""
+        try:
+            refund = self._call(
+                "POST",
+                "/v1/refunds",
+                # Every attempt sends the same parameters: Stripe refuses a key reused
+                # with different ones.
+                data={
+                    "payment_intent": provider_payment_id,
+                    "amount": str(amount_minor),
+                    "metadata[reference]": reference,
+                    "metadata[refund_key]": idempotency_key,
+                },
+                headers={"Idempotency-Key": f"refund-{idempotency_key}"},
+            )
+            result = RefundResult(
+                provider_refund_id=_text(refund, "id"),
+                state=_REFUND_STATES.get(str(refund.get("status")), "pending"),
+            )
+        except PermanentProviderError as error:
+            if _refused(error):
+                raise
+            raise unknown_outcome("Stripe", error) from error
+        return result
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check ``Stripe-Signature`` (``t=…,v1=…``; any of several ``v1`` may match, the
@@ -213,10 +237,33 @@ class StripeProvider:
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Send one request; return the JSON object or raise the matching provider error."""
         return send_json(
-            self._client, "Stripe", method, path, error_message=_error_message, **kwargs
+            self._client,
+            "Stripe",
+            method,
+            path,
+            error_message=_error_message,
+            error_code=_error_code,
+            **kwargs,
         )
 
 
 def _error_message(body: dict[str, Any]) -> str | None:
     error = body.get("error")
     return error.get("message") if isinstance(error, dict) else None
+
+
+def _refused(error: PermanentProviderError) -> bool:
+    """A 4xx other than a key conflict: Stripe did not carry the request out."""
+    status = error.status_code or 0
+    return 400 <= status < 500 and status != 409 and error.code not in _KEY_CONFLICTS
+
+
+def _error_code(body: dict[str, Any]) -> str | None:
+    """The error's ``code``, or its ``type`` for idempotency errors (which carry none)."""
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return None
+    if error.get("type") == "idempotency_error":
+        return "idempotency_error"
+    code = error.get("code")
+    return str(code) if code else None

@@ -56,12 +56,17 @@ class Started:
             reference=self.reference, provider_payment_id=self.payment_id
         )
 
-    def refund(self, amount: int) -> RefundResult:
+    def refund(
+        self, amount: int, *, key: str | None = None, look_up_first: bool = False
+    ) -> RefundResult:
+        """A refund of ``amount``: a new one unless ``key`` names an earlier one."""
         return get_provider(self.name).refund(
             reference=self.reference,
             provider_payment_id=self.payment_id,
             amount_minor=amount,
             currency=CURRENCY[self.name],
+            idempotency_key=key or str(uuid.uuid4()),
+            look_up_first=look_up_first,
         )
 
 
