@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run serve worker scheduler bench bench-tasks test lint migrate seed lock clean
+.PHONY: help install run serve worker scheduler relay bench bench-tasks test lint migrate seed lock clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-run: install ## Migrate, seed demo data, serve the API on http://$(HOST):$(PORT) with a task worker
+run: install ## Migrate, seed, serve the API on http://$(HOST):$(PORT) with worker, scheduler, relay, sandbox (restarted if they crash)
 	@HOST=$(HOST) PORT=$(PORT) scripts/run.sh
 
 serve: install ## Serve the API only (no worker)
@@ -30,6 +30,9 @@ worker: install ## Run one task worker (QUEUES='*' or e.g. critical; TASK_BACKEN
 
 scheduler: install ## Run the recurring-job scheduler (safe to run several)
 	$(BIN)/python manage.py run_scheduler
+
+relay: install ## Run the outbox relay: sends enqueues the task backend refused (safe to run several)
+	$(BIN)/python manage.py run_relay
 
 bench: install ## HTTP benchmark, app vs bare floor (<15 min); SCENARIOS= CONNECTIONS= DURATION= SKIP_FLOOR=1 SKIP_SEED=1
 	@scripts/bench.sh
@@ -57,3 +60,7 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 
 clean: ## Remove the virtualenv and local state (database, emails)
 	rm -rf $(VENV) var
+
+.PHONY: deploy-check
+deploy-check: install ## Lint and validate deploy/ (hadolint, Kubernetes schemas, compose, alert rules, dashboard)
+	$(BIN)/pytest apps/common/tests/test_deploy_*.py apps/common/tests/test_observability_files.py -q -p no:cacheprovider

@@ -39,6 +39,9 @@ class Env(BaseSettings):
     TASK_BACKEND: str = Field(default="", pattern="^(|database|redis|immediate)$")
     TASK_RETRY_BACKOFF_SCALE: float = Field(default=1.0, gt=0)
     OUTBOX_RELAY_DELAY: float = Field(default=5.0, ge=0)
+    TASK_HEARTBEAT_INTERVAL: float = Field(default=5.0, gt=0)
+    TASK_RECOVERY_GRACE: float = Field(default=30.0, gt=0)
+    TASK_TIME_LIMIT_MAX: float = Field(default=30.0, gt=0)
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: str = Field(default="json", pattern="^(json|console)$")
     VAR_DIR: Path = BASE_DIR / "var"

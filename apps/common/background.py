@@ -167,8 +167,7 @@ def _run_attempt(
     key = meta.get("key")
     with structlog.contextvars.bound_contextvars(**bound):
         try:
-            if key and not outbox.claim_receipt(key, attempt, lease_seconds=_lease(policy)):
-                logger.info("task.duplicate_skipped", key=key)
+            if key and not _claimed(context, task, policy, meta, key, args, kwargs):
                 return None
             logger.info("task.started")
             with time_limit(policy.time_limit):
@@ -181,6 +180,32 @@ def _run_attempt(
         metrics.TASKS_FINISHED.labels(task.name, task.queue_name, "succeeded").inc()
         logger.info("task.succeeded")
         return result
+
+
+def _claimed(
+    context: TaskContext,
+    task: Task,
+    policy: RetryPolicy,
+    meta: dict[str, Any],
+    key: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> bool:
+    """Claim the run of a relayed task. A copy that finds it done is dropped; a copy that
+    finds another copy running comes back when that one's lease ends, so if that one
+    died the work still happens."""
+    attempt = int(meta.get("attempt", 1))
+    claim = outbox.claim_receipt(
+        key, attempt, lease_seconds=_lease(policy), claimant=context.task_result.id
+    )
+    if claim.run:
+        return True
+    if claim.done or claim.busy_until is None or not task.get_backend().supports_defer:
+        logger.info("task.duplicate_skipped", key=key)
+        return False
+    logger.info("task.duplicate_deferred", key=key, until=claim.busy_until.isoformat())
+    outbox.enqueue_task(task, args, {**kwargs, META: meta}, run_after=claim.busy_until)
+    return False
 
 
 def _lease(policy: RetryPolicy) -> float:

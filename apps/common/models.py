@@ -87,13 +87,37 @@ class OutboxMessage(models.Model):
 
 class TaskReceipt(models.Model):
     """Which relayed task has run: a task relayed twice (the relay died between sending
-    and deleting its message) runs once. ``attempt`` and ``claimed_at`` let a retry, or a
-    redelivery after a worker died, claim it again."""
+    and deleting its message) runs once. A retry (a later ``attempt``), the backend's
+    redelivery of the claiming message (same ``claimed_by`` task id: its worker died), or
+    any copy once the claim is older than its lease may claim it again."""
 
     key = models.CharField(max_length=64, primary_key=True)
     attempt = models.PositiveIntegerField(default=1)
+    claimed_by = models.CharField(max_length=64, blank=True, help_text="Task result id")
     claimed_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.key
+
+
+class WorkerHeartbeat(models.Model):
+    """A database-backend task worker that is alive, and the task it is running.
+
+    Each ``manage.py run_worker`` on the database backend refreshes its row every few
+    seconds (``TASK_HEARTBEAT_INTERVAL``). A task left RUNNING by a worker whose row went
+    stale — the process was killed — is put back in the queue (``apps.common.workers``).
+    """
+
+    worker_id = models.CharField(
+        max_length=64, primary_key=True, help_text="As stored in DBTaskResult.worker_ids"
+    )
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    queues = models.CharField(max_length=255)
+    started_at = models.DateTimeField(default=timezone.now)
+    beat_at = models.DateTimeField(default=timezone.now, db_index=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The task running now")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} on {self.hostname} (pid {self.pid})"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -214,21 +215,38 @@ def backlog() -> dict[str, float | int]:
 # Receipts: a relayed task runs once per attempt.
 
 
-def claim_receipt(key: str, attempt: int, *, lease_seconds: float) -> bool:
-    """True when this run of ``key`` may go ahead: it is new, a later attempt than the
-    one recorded, or the recorded run's lease ran out (its worker died)."""
+@dataclass(frozen=True)
+class Claim:
+    """The verdict on one run of a relayed task: ``run`` it, or it is ``done`` already,
+    or another copy holds it until ``busy_until`` (run it again then, if still needed)."""
+
+    run: bool = False
+    done: bool = False
+    busy_until: datetime | None = None
+
+
+def claim_receipt(key: str, attempt: int, *, lease_seconds: float, claimant: str) -> Claim:
+    """May this run (task result id ``claimant``) of ``key`` go ahead? Yes when the key is
+    new, this is a later attempt, this is the backend redelivering the claiming message
+    (its worker died), or the claim is older than ``lease_seconds``."""
     now = timezone.now()
     _, created = TaskReceipt.objects.get_or_create(
-        key=key, defaults={"attempt": attempt, "claimed_at": now}
+        key=key, defaults={"attempt": attempt, "claimed_by": claimant, "claimed_at": now}
     )
     if created:
-        return True
+        return Claim(run=True)
+    lease = timedelta(seconds=lease_seconds)
     claimed = (
         TaskReceipt.objects.filter(key=key, finished_at__isnull=True)
-        .filter(Q(attempt__lt=attempt) | Q(claimed_at__lt=now - timedelta(seconds=lease_seconds)))
-        .update(attempt=attempt, claimed_at=now)
+        .filter(Q(attempt__lt=attempt) | Q(claimed_by=claimant) | Q(claimed_at__lt=now - lease))
+        .update(attempt=attempt, claimed_by=claimant, claimed_at=now)
     )
-    return claimed == 1
+    if claimed:
+        return Claim(run=True)
+    receipt = TaskReceipt.objects.filter(key=key).values("finished_at", "claimed_at").first()
+    if receipt is None or receipt["finished_at"] is not None:
+        return Claim(done=True)
+    return Claim(busy_until=receipt["claimed_at"] + lease)
 
 
 def finish_receipt(key: str) -> None:

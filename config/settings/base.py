@@ -151,6 +151,12 @@ TASKS: dict[str, dict[str, Any]] = {
 TASK_RETRY_BACKOFF_SCALE = ENV.TASK_RETRY_BACKOFF_SCALE
 # Seconds the relay leaves a fresh outbox message to the process that wrote it.
 OUTBOX_RELAY_DELAY = ENV.OUTBOX_RELAY_DELAY
+# Database-backend workers beat every TASK_HEARTBEAT_INTERVAL seconds. A task left RUNNING
+# is re-queued once it started TASK_TIME_LIMIT_MAX (the longest task time limit) plus
+# TASK_RECOVERY_GRACE seconds ago and its worker has not named it in a beat for the grace.
+TASK_HEARTBEAT_INTERVAL = ENV.TASK_HEARTBEAT_INTERVAL
+TASK_RECOVERY_GRACE = ENV.TASK_RECOVERY_GRACE
+TASK_TIME_LIMIT_MAX = ENV.TASK_TIME_LIMIT_MAX
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "authentication.User"

@@ -35,3 +35,23 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory, so worker processes started by tests share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(ENV.VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}
 VAR_DIR = ENV.VAR_DIR / "test"
+
+# Processes started by the fault tests (relay, workers) take their task backend and their
+# mail directory from the test that starts them.
+if os.environ.get("TEST_DEFAULT_TASKS_REDIS_URL"):
+    TASKS["default"] = tasks_config(
+        "redis", redis_url=os.environ["TEST_DEFAULT_TASKS_REDIS_URL"], queues=TASK_QUEUES
+    )
+    TASKS["default"]["OPTIONS"].update(
+        REDIS_KEY_PREFIX=os.environ.get("TEST_TASKS_PREFIX", "fashionistar-test"),
+        REDIS_CLAIM_TIMEOUT=3,
+        REDIS_BLOCK_TIMEOUT=200,
+        REDIS_SOCKET_CONNECT_TIMEOUT=1,
+    )
+if os.environ.get("TEST_EMAIL_DIR"):
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": os.environ["TEST_EMAIL_DIR"]},
+        }
+    }

@@ -113,16 +113,23 @@ def test_a_retry_keeps_its_key_and_runs(tmp_path: Path) -> None:
     assert receipt.finished_at is not None
 
 
-def test_receipts_let_later_attempts_and_expired_claims_through() -> None:
-    assert outbox.claim_receipt("k", 1, lease_seconds=60)
-    assert not outbox.claim_receipt("k", 1, lease_seconds=60), "a duplicate of a running attempt"
-    assert outbox.claim_receipt("k", 2, lease_seconds=60), "its retry"
-    outbox.finish_receipt("k")
-    assert not outbox.claim_receipt("k", 3, lease_seconds=60), "done is done"
+def test_receipts_let_retries_redeliveries_and_expired_claims_through() -> None:
+    def claim(key: str, attempt: int, claimant: str) -> outbox.Claim:
+        return outbox.claim_receipt(key, attempt, lease_seconds=60, claimant=claimant)
 
-    assert outbox.claim_receipt("dead", 1, lease_seconds=60)
+    assert claim("k", 1, "task-a").run
+    busy = claim("k", 1, "task-b")
+    assert not busy.run and not busy.done, "a second copy while the first runs"
+    assert busy.busy_until is not None
+    assert busy.busy_until > timezone.now() + timedelta(seconds=55), "it comes back later"
+    assert claim("k", 1, "task-a").run, "the backend redelivering the claiming message"
+    assert claim("k", 2, "task-c").run, "a retry"
+    outbox.finish_receipt("k")
+    assert claim("k", 3, "task-d").done, "done is done"
+
+    assert claim("dead", 1, "task-e").run
     TaskReceipt.objects.filter(key="dead").update(claimed_at=timezone.now() - timedelta(seconds=61))
-    assert outbox.claim_receipt("dead", 1, lease_seconds=60), "its worker died: run again"
+    assert claim("dead", 1, "task-f").run, "its worker died long ago: run again"
 
 
 def test_an_event_the_process_never_delivered_is_delivered_by_the_relay(tmp_path: Path) -> None:

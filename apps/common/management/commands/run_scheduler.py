@@ -1,16 +1,20 @@
-"""``manage.py run_scheduler``: enqueue recurring jobs on time (safe to run several)."""
+"""``manage.py run_scheduler``: enqueue recurring jobs on time (safe to run several).
+
+Runs until SIGTERM/SIGINT; a database or Redis fault is logged and backed off, never the
+end of the process.
+"""
 
 from __future__ import annotations
 
-import signal
+import os
 import socket
-import time
 from typing import Any
 
 import structlog
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django_tasks_redis import GracefulShutdown
 
+from apps.common.loops import run_loop
 from apps.common.scheduler import registered_jobs, run_due_jobs
 
 logger = structlog.get_logger("fashionistar.scheduler")
@@ -24,19 +28,15 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="check once and exit")
 
     def handle(self, *args: Any, interval: float, once: bool, **options: Any) -> None:
-        claimant = f"{socket.gethostname()}:{id(self)}"
-        self.running = True
-
-        def stop(signum: int, frame: object) -> None:
-            self.running = False
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        claimant = f"{socket.gethostname()}:{os.getpid()}"
         logger.info("scheduler.started", jobs=[job.name for job in registered_jobs()])
-        while self.running:
-            close_old_connections()
+        if once:
             run_due_jobs(claimant=claimant)
-            if once:
-                break
-            time.sleep(interval)
-        logger.info("scheduler.stopped")
+            return
+
+        def check() -> bool:
+            run_due_jobs(claimant=claimant)
+            return False  # always wait the interval before the next check
+
+        with GracefulShutdown() as shutdown:
+            run_loop(check, name="scheduler", shutdown=shutdown, idle_seconds=interval)
