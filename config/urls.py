@@ -15,6 +15,7 @@ v1_patterns: list[URLPattern | URLResolver] = [
     path("", include("apps.inventory.apis.drf_urls")),
     path("", include("apps.orders.apis.drf_urls")),
     path("", include("apps.payments.apis.drf_urls")),
+    path("", include("apps.analytics.apis.drf_urls")),
     path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="v1-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="v1-schema"), name="v1-docs"),
 ]

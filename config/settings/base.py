@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.orders",
     "apps.payments",
+    "apps.analytics",
 ]
 
 MIDDLEWARE = [
