@@ -10,7 +10,8 @@ is a ``django.tasks`` Task (any backend runs it) that additionally
 * records a ``FailedTask`` row (visible to staff, re-queueable from the admin), logs at
   error level and counts a metric when it gives up;
 * carries the enqueuing request's id into the worker's log lines together with the task
-  id, name, queue and attempt;
+  id, name, queue and attempt, and — while tracing is on — the trace context: each
+  attempt runs in a CONSUMER span, child of the span that enqueued it;
 * is enqueued through the transactional outbox: recorded with the caller's transaction,
   sent after it commits, and sent later by the relay when the task backend is
   unreachable (``apps.common.outbox``); a task the relay sent twice runs once.
@@ -40,7 +41,7 @@ from django.db import transaction
 from django.tasks import Task, TaskContext, TaskResult
 from django.utils import timezone
 
-from apps.common import metrics, outbox
+from apps.common import metrics, outbox, tracing
 from apps.common.errors import ApplicationError
 from apps.common.outbox import META
 
@@ -85,6 +86,10 @@ class RetryPolicy:
         return scaled * (1 + random.uniform(-self.jitter, self.jitter))
 
 
+#: Every declared task's policy, by task path (read by the system check on time limits).
+DECLARED_POLICIES: dict[str, RetryPolicy] = {}
+
+
 def is_permanent(error: BaseException) -> bool:
     return isinstance(error, PERMANENT_ERRORS)
 
@@ -108,6 +113,8 @@ def _with_meta(kwargs: dict[str, Any]) -> dict[str, Any]:
         return kwargs
     context = structlog.contextvars.get_contextvars()
     meta = {"attempt": 1, "request_id": context.get("request_id")}
+    if tracing.tracer is not None:
+        tracing.inject(meta)  # W3C traceparent: the attempts' spans are children of ours
     return {**kwargs, META: meta}
 
 
@@ -129,20 +136,33 @@ def background_task(
     def decorate(func: Callable[P, R]) -> ResilientTask:
         def runner(context: TaskContext, *args: Any, **kwargs: Any) -> Any:
             meta = dict(kwargs.pop(META, None) or {"attempt": 1})
-            return _run_attempt(context, func, policy, meta, args, kwargs)
+            if tracing.tracer is None:
+                return _run_attempt(context, func, policy, meta, args, kwargs)
+            task = context.task_result.task
+            with tracing.task_span(
+                name=task.name,
+                path=task.module_path,
+                queue=task.queue_name,
+                task_id=context.task_result.id,
+                attempt=int(meta.get("attempt", 1)),
+                meta=meta,
+            ):
+                return _run_attempt(context, func, policy, meta, args, kwargs)
 
         # Workers find a task by the path of its function: the runner must carry the
         # decorated function's name (but not its signature, which lacks ``context``).
         for attribute in ("__module__", "__name__", "__qualname__", "__doc__"):
             setattr(runner, attribute, getattr(func, attribute))
 
-        return ResilientTask(
+        declared = ResilientTask(
             func=runner,
             priority=QUEUE_PRIORITIES.get(queue, 0) if priority is None else priority,
             queue_name=queue,
             backend=backend,
             takes_context=True,
         )
+        DECLARED_POLICIES[declared.module_path] = policy
+        return declared
 
     return decorate
 
@@ -169,6 +189,7 @@ def _run_attempt(
         try:
             if key and not _claimed(context, task, policy, meta, key, args, kwargs):
                 return None
+            metrics.TASKS_STARTED.labels(task.name, task.queue_name).inc()
             logger.info("task.started")
             with time_limit(policy.time_limit):
                 result = func(*args, **kwargs)
