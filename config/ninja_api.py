@@ -5,6 +5,7 @@ from ninja import NinjaAPI, Swagger
 from apps.authentication.apis.ninja_router import router as accounts_router
 from apps.catalog.apis.ninja_router import router as catalog_router
 from apps.common.apis.ninja_errors import install_problem_handlers
+from apps.common.apis.ninja_parser import JsonObjectParser
 from apps.common.apis.ninja_router import router as meta_router
 from apps.common.apis.throttles import NinjaRateThrottle
 from apps.orders.apis.ninja_router import router as orders_router
@@ -19,6 +20,7 @@ api = NinjaAPI(
     docs_url="/docs/",
     openapi_url="/openapi.json",
     throttle=[NinjaRateThrottle()],
+    parser=JsonObjectParser(),
 )
 install_problem_handlers(api)
 

@@ -38,12 +38,12 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.db import connections
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import set_script_prefix
+from django.urls import Resolver404, resolve, set_script_prefix
 from django.utils.module_loading import import_string
 
 from apps.common.db import pooled_threads
 from apps.common.errors import ValidationFailed
-from apps.common.input_guard import find_in_json, find_in_query
+from apps.common.input_guard import find_in_request
 from apps.common.problems import application_error_body, problem_body, problem_response
 
 Scope = dict[str, Any]
@@ -87,6 +87,11 @@ class InlineHooksMiddleware:
         return response
 
 
+def _pooled_path(path: str) -> bool:
+    """Whether ``path`` does all its sync work on the pooled threads (no sync view)."""
+    return path.startswith(tuple(settings.API_POOLED_THREAD_PREFIXES))
+
+
 def _database_connection_open() -> bool:
     return any(conn.connection is not None for conn in connections.all(initialized_only=True))
 
@@ -111,7 +116,7 @@ class ApiASGIHandler(ASGIHandler):
         # No ThreadSensitiveContext (a new thread per request): the APIs' sync work runs
         # on the process' thread pool (apps.common.db.in_thread); sync views (v1) still
         # get a thread of their own per request, as Django gives them.
-        if scope["path"].startswith(tuple(settings.API_POOLED_THREAD_PREFIXES)):
+        if _pooled_path(scope["path"]):
             with pooled_threads():
                 await self.handle(scope, receive, send)
         else:
@@ -172,7 +177,10 @@ class ApiASGIHandler(ASGIHandler):
                 request.body_limit_exceeded = limit  # type: ignore[attr-defined]
             response = await self.run_get_response(request)
             await self.send_response(response, send)
-            if _database_connection_open():
+            # A sync view (v1) ran on this request's own thread, where its connection is
+            # still open: request_finished must close it there (through the same hop
+            # Django makes), or the pooled connection is never handed back.
+            if _database_connection_open() or not _pooled_path(scope["path"]):
                 await sync_to_async(response.close)()
             else:
                 response.close()
@@ -230,8 +238,9 @@ class BodyLimitMiddleware:
 
 class InputGuardMiddleware:
     """422 problem+json naming the field for hostile input (``apps.common.input_guard``):
-    control characters in the query string or a JSON body, out-of-range JSON integers,
-    JSON nested too deep — so that no view, parser or database sees it."""
+    control characters in the query string, a header, a path parameter, a JSON or
+    form-encoded body; integers beyond 64 bits; JSON nested too deep — so that no view,
+    parser or database sees it."""
 
     sync_capable = False
     async_capable = True
@@ -241,18 +250,29 @@ class InputGuardMiddleware:
         markcoroutinefunction(self)
 
     async def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        found = find_in_query(
-            (name, value) for name, values in request.GET.lists() for value in values
+        found = find_in_request(
+            query=((name, value) for name, values in request.GET.lists() for value in values),
+            headers=getattr(request, "scope", {}).get("headers", ()),
+            path=request.path_info,
+            path_params=_path_params,
+            body=lambda: request.body,
+            content_type=request.content_type or "",
+            # Webhook bodies are the provider's own signed text: their endpoint checks the
+            # signature and stores the event as sent, so only what cannot be stored or
+            # parsed is refused here.
+            webhook=request.path.startswith(settings.API_WEBHOOK_PATH_PREFIX),
         )
-        # Webhook bodies are the provider's own signed text: their endpoint checks the
-        # signature first and stores the event as sent.
-        webhook = request.path.startswith(settings.API_WEBHOOK_PATH_PREFIX)
-        if found is None and not webhook and request.content_type == "application/json":
-            found = find_in_json(request.body) if request.body else None
         if found is None:
             return await self.get_response(request)
         error = ValidationFailed(f"{found.field}: {found.message}", field_errors=[found])
         return problem_response(application_error_body(error))
+
+
+def _path_params(path: str) -> dict[str, Any] | None:
+    try:
+        return resolve(path).kwargs
+    except Resolver404:
+        return None
 
 
 def api_path(path: str) -> bool:

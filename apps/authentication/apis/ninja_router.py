@@ -22,6 +22,7 @@ from apps.common.apis.ninja_schemas import Problem
 from apps.common.apis.throttles import NinjaAuthIpThrottle, NinjaRateThrottle, PublicAccess
 from apps.common.db import in_thread
 from apps.common.http import client_ip
+from apps.common.limits import MAX_CODE_LENGTH
 
 router = Router(tags=["accounts"])
 
@@ -35,7 +36,12 @@ CODE_SENT = "If the address needs a code, it is on its way; codes are valid for 
 
 Email = Field(..., min_length=3, max_length=254, examples=["ada@example.com"])
 Password = Field(..., min_length=1, max_length=128)
-Code = Field(..., pattern=CODE_PATTERN, description="The 6-digit code from the email.")
+Code = Field(
+    ...,
+    pattern=CODE_PATTERN,
+    max_length=MAX_CODE_LENGTH,
+    description="The 6-digit code from the email.",
+)
 
 
 class RegisterIn(Schema):

@@ -7,7 +7,6 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,11 +14,13 @@ from rest_framework.views import APIView
 from apps.catalog.models import SIZES, Product, Variant
 from apps.catalog.selectors import product_get_for_user, products_for_user
 from apps.catalog.services import product_create, product_deactivate, product_update
+from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer
 from apps.common.errors import NotFound, ValidationFailed
+from apps.common.limits import MAX_ID
 from apps.vendors.apis.permissions import IsVendorOrStaff
 from apps.vendors.selectors import store_get, store_get_for_owner
 
-MAX_ID = 2**63 - 1
+MAX_VARIANTS = 100
 MIN_PRICE = Decimal("0.01")
 
 
@@ -106,7 +107,7 @@ class VendorProductListApi(APIView):
             required=False,
             help_text="Staff only: the store to add the product to (vendors: their own).",
         )
-        variants = VariantInputSerializer(many=True)
+        variants = serializers.ListField(child=VariantInputSerializer(), max_length=MAX_VARIANTS)
 
         def validate_variants(self, variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if not variants:
@@ -115,10 +116,13 @@ class VendorProductListApi(APIView):
 
     OutputSerializer = ProductOutputSerializer
 
-    @extend_schema(responses=ProductOutputSerializer(many=True), summary="List products")
+    @extend_schema(
+        parameters=[PageQuerySerializer],
+        responses=ProductOutputSerializer(many=True),
+        summary="List products",
+    )
     def get(self, request: Request) -> Response:
-        paginator = LimitOffsetPagination()
-        paginator.default_limit, paginator.max_limit = 50, 100
+        paginator = LimitOffsetPage()
         products = products_for_user(user=request.user).order_by("-created_at", "-id")
         page = paginator.paginate_queryset(products, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
@@ -166,7 +170,9 @@ class VendorProductDetailApi(APIView):
             child=serializers.URLField(max_length=500), max_length=10, required=False
         )
         is_active = serializers.BooleanField(required=False)
-        variants = VariantInputSerializer(many=True, required=False)
+        variants = serializers.ListField(
+            child=VariantInputSerializer(), max_length=MAX_VARIANTS, required=False
+        )
 
     OutputSerializer = ProductOutputSerializer
 

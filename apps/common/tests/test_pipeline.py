@@ -165,6 +165,22 @@ def test_reads_reuse_threads_and_hand_their_connection_back(served: Served) -> N
     assert all(conn.connection is None for conn in connections.all(initialized_only=True))
 
 
+def test_v1_requests_hand_their_connection_back(served: Served) -> None:
+    # A v1 view runs on a thread of its own: its connection goes back to the pool when the
+    # request ends, so more requests than the pool holds are all served (not 503).
+    vendor = VendorFactory.create()
+    StoreFactory.create(owner=vendor)
+    headers = _bearer(vendor)
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool") or {}
+
+    statuses = [
+        served.request("GET", "/api/v1/vendor/store/", headers=headers).status_code
+        for _ in range(int(pool.get("max_size", 20)) + 5)
+    ]
+
+    assert set(statuses) == {200}
+
+
 @pytest.fixture
 def redis_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every Redis command batch sent, named by client kind; a blocking call made on the

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from apps.catalog.selectors import product_get_for_user
 from apps.catalog.services import variant_stock_adjust
+from apps.common.limits import MAX_ID
 from apps.inventory.models import MANUAL_REASONS
 from apps.inventory.services import MAX_ADJUSTMENT
 from apps.vendors.apis.permissions import IsVendorOrStaff
@@ -24,7 +25,7 @@ class StockAdjustApi(APIView):
     permission_classes = [IsVendorOrStaff]
 
     class InputSerializer(serializers.Serializer):
-        variant_id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+        variant_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
         delta = serializers.IntegerField(
             min_value=-MAX_ADJUSTMENT,
             max_value=MAX_ADJUSTMENT,

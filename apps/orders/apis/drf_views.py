@@ -6,11 +6,11 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer
 from apps.orders.models import OrderLine, OrderStatus
 from apps.orders.selectors import order_lines_for_store
 from apps.orders.services import order_line_fulfil
@@ -60,7 +60,7 @@ class VendorOrderLineListApi(APIView):
     OutputSerializer = OrderLineOutputSerializer
 
     @extend_schema(
-        parameters=[FilterSerializer],
+        parameters=[FilterSerializer, PageQuerySerializer],
         responses=OrderLineOutputSerializer(many=True),
         summary="My order lines",
     )
@@ -68,8 +68,7 @@ class VendorOrderLineListApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         lines = order_lines_for_store(store=_store_of(request.user), **filters.validated_data)
-        paginator = LimitOffsetPagination()
-        paginator.default_limit, paginator.max_limit = 50, 100
+        paginator = LimitOffsetPage()
         page = paginator.paginate_queryset(lines, request, view=self)
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 

@@ -17,6 +17,7 @@ from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.json_response import json_response
 from apps.common.apis.ninja_schemas import Problem
 from apps.common.db import in_thread
+from apps.common.limits import MAX_ID, MAX_OFFSET
 from apps.orders.selectors import (
     DEFAULT_PAGE_SIZE,
     order_get_for_customer,
@@ -28,7 +29,7 @@ router = Router(tags=["orders"], auth=bearer_auth)
 
 
 class OrderItemIn(Schema):
-    variant_id: int = Field(..., gt=0)
+    variant_id: int = Field(..., gt=0, le=MAX_ID)
     quantity: int = Field(..., ge=1, le=1000)
 
 
@@ -90,7 +91,7 @@ class OrderPageOut(Schema):
 
 class OrderFiltersIn(Schema):
     status: str | None = Field(None, max_length=20, description="e.g. pending_payment, paid")
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=100)
 
 

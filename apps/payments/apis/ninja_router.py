@@ -7,16 +7,19 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Path, Router, Schema, Status
 
 from apps.authentication.apis.ninja_auth import bearer_auth
 from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.ninja_schemas import Problem
 from apps.common.db import in_thread
+from apps.payments.models import Payment
 from apps.payments.selectors import payment_data, payment_get_for_customer
 from apps.payments.services import payment_check, payment_start, webhook_receive
 
 router = Router(tags=["payments"])
+
+PROVIDER_MAX_LENGTH: int = Payment._meta.get_field("provider").max_length or 16
 
 
 class PaymentStartIn(Schema):
@@ -113,12 +116,16 @@ async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -
     throttle=[],  # providers send from few addresses; the signature is the gate
     summary="Provider webhook",
 )
-async def provider_webhook(request: HttpRequest, provider: str) -> dict[str, Any]:
+async def provider_webhook(
+    request: HttpRequest, provider: str = Path(..., max_length=PROVIDER_MAX_LENGTH)
+) -> dict[str, Any]:
     """Paystack (``x-paystack-signature``), Stripe (``Stripe-Signature``), Square
     (``x-square-hmacsha256-signature``). The signature over the raw body is checked
     first (400 when it does not verify, nothing stored); each provider event is stored
     once per provider and event id (a redelivery answers ``duplicate: true``) and
-    confirmed in the background. An event id longer than 255 characters is 422."""
+    confirmed in the background. An event id longer than 255 characters is 422; so is,
+    before the signature is checked, a body the database cannot store (NUL, a lone
+    surrogate, ``NaN``) or JSON nested too deep to read (the input guard)."""
     receipt = await in_thread(
         webhook_receive, provider=provider, headers=dict(request.headers), body=request.body
     )

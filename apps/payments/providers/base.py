@@ -65,7 +65,8 @@ class Verification:
 @dataclass(frozen=True)
 class WebhookEvent:
     """A verified webhook, normalised. ``reference`` is our payment reference when the
-    provider echoes it; ``provider_payment_id`` is the provider's id."""
+    provider echoes it; ``provider_payment_id`` is the provider's id. ``legacy_event_id``
+    is the id an earlier release stored the same event under, when that has changed."""
 
     event_id: str
     kind: EventKind
@@ -73,6 +74,7 @@ class WebhookEvent:
     provider_payment_id: str | None
     raw_type: str
     payload: dict[str, Any] = field(default_factory=dict)
+    legacy_event_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ _header = header
 _text, _int, _object = _answers.text, _answers.whole, _answers.object
 
 SIGNATURE_HEADER = "x-paystack-signature"
+# Our references are at most 64 characters; a longer one (not ours) is hashed into the id.
+_MAX_REFERENCE_IN_ID = 64
 
 # Paystack answers "abandoned" for a transaction the customer has not finished yet (they
 # may still pay), so only "success" and the final failures are decisive.
@@ -189,9 +191,9 @@ class PaystackProvider:
 
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check ``x-paystack-signature`` (hex HMAC-SHA512 of the raw body with the secret
-        key), then parse. Paystack events carry no id of their own, so the event id is
-        ``"{event}:{data.id}"`` (or a digest of the body when ``data.id`` is missing),
-        which is the same for every redelivery of one event."""
+        key), then parse. Paystack events carry no id of their own: see
+        :func:`_event_id`. ``legacy_event_id`` is the id earlier releases stored the same
+        event under (``"{event}:{data.id}"``, or a digest of the body without ``data.id``)."""
         given = _header(headers, SIGNATURE_HEADER)
         expected = hmac.new(self._secret_key, body, hashlib.sha512).hexdigest()
         if not given or not hmac.compare_digest(
@@ -207,7 +209,8 @@ class PaystackProvider:
         suffix = str(object_id) if object_id not in (None, "") else hashlib.sha256(body).hexdigest()
         reference = data.get("reference") or data.get("transaction_reference")
         return WebhookEvent(
-            event_id=f"{event}:{suffix}",
+            event_id=_event_id(event, object_id, reference, payload),
+            legacy_event_id=f"{event}:{suffix}",
             kind=_EVENT_KINDS.get(event, "other"),
             reference=str(reference) if reference else None,
             # Our provider_payment_id for Paystack is the reference itself.
@@ -246,3 +249,21 @@ def _refund_result(data: Mapping[str, Any]) -> RefundResult:
         provider_refund_id=str(refund_id),
         state=_REFUND_STATES.get(str(data.get("status")), "pending"),
     )
+
+
+def _event_id(event: str, object_id: Any, reference: Any, payload: Mapping[str, Any]) -> str:
+    """``{event}:{data.id}:{reference}``. Paystack's own ids (``data.id``) start again after
+    an account or sandbox reset, so they alone could make a new event look like one
+    already stored; our payment references never repeat. An event that names no
+    reference gets a digest of its signed payload (keys sorted, so a redelivery spaced or
+    ordered differently keeps its id) instead: two different events never share an id,
+    and every redelivery of one does."""
+    object_part = str(object_id) if object_id not in (None, "") else "-"
+    if reference:
+        text = str(reference)
+        if len(text) > _MAX_REFERENCE_IN_ID:
+            text = "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+        return f"{event}:{object_part}:{text}"
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"{event}:{object_part}:sha256:{digest}"

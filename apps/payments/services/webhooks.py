@@ -16,6 +16,7 @@ from apps.payments.events import PaymentConfirmationRequested
 from apps.payments.exceptions import InvalidWebhookSignature
 from apps.payments.models import Payment, Provider, WebhookEvent
 from apps.payments.providers.base import InvalidSignature
+from apps.payments.providers.base import WebhookEvent as ProviderEvent
 from apps.payments.providers.registry import get_provider
 
 logger = structlog.get_logger(__name__)
@@ -63,6 +64,10 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
     if event.provider_payment_id:
         lookup |= Q(provider_payment_id=event.provider_payment_id)
     payment = Payment.objects.filter(lookup, provider=provider).first() if lookup else None
+    reference = (event.reference or event.provider_payment_id or "")[:128]
+    if _stored_under_legacy_id(provider, event, reference):
+        logger.info("webhook.duplicate", provider=provider, event_id=event.legacy_event_id)
+        return WebhookReceipt(event.event_id, True, payment.pk if payment else None)
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(
@@ -70,7 +75,7 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
                 event_id=event.event_id,
                 kind=event.kind,
                 raw_type=event.raw_type[:64],
-                reference=(event.reference or event.provider_payment_id or "")[:128],
+                reference=reference,
                 payment=payment,
                 payload=event.payload,
             )
@@ -87,3 +92,22 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
         payment_id=payment.pk if payment else None,
     )
     return WebhookReceipt(event.event_id, False, payment.pk if payment else None)
+
+
+def _stored_under_legacy_id(provider: str, event: ProviderEvent, reference: str) -> bool:
+    """Whether an earlier release stored this very event under the id it used then
+    (``event.legacy_event_id``): that id with the same reference — or, for an event
+    without one, the same payload. The old id alone is not enough: after a provider reset
+    it can name another event."""
+    if not event.legacy_event_id or event.legacy_event_id == event.event_id:
+        return False
+    stored = (
+        WebhookEvent.objects.filter(provider=provider, event_id=event.legacy_event_id)
+        .values("reference", "payload")
+        .first()
+    )
+    if stored is None:
+        return False
+    if reference:
+        return bool(stored["reference"] == reference)
+    return bool(stored["payload"] == event.payload)

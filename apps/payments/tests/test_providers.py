@@ -441,7 +441,7 @@ def test_event_ids(payment_sandbox: SandboxServer) -> None:
         ids[name] = parse(name, webhook).event_id
         transaction_id = payment_sandbox.state()["transactions"][-1]["provider_id"]
         if name == "paystack":
-            assert ids[name] == f"charge.success:{transaction_id}"
+            assert ids[name] == f"charge.success:{transaction_id}:{started.reference}"
 
     assert ids["stripe"].startswith("evt_")
     assert uuid.UUID(ids["square"])
