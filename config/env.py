@@ -6,11 +6,13 @@ without the ones it needs (see ``config.settings.production``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from apps.common.ratelimit import Rate
@@ -36,6 +38,9 @@ class Env(BaseSettings):
     API_MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
     API_MAX_WEBHOOK_BODY_BYTES: int = Field(default=524_288, ge=1024)
     REDIS_URL: str = ""
+    REDIS_SENTINELS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    REDIS_SENTINEL_MASTER: str = Field(default="fashionistar", pattern=r"^[\w.-]+$")
+    REDIS_SENTINEL_PASSWORD: str = ""
     TASK_BACKEND: str = Field(default="", pattern="^(|database|redis|immediate)$")
     TASK_RETRY_BACKOFF_SCALE: float = Field(default=1.0, gt=0)
     OUTBOX_RELAY_DELAY: float = Field(default=5.0, ge=0)
@@ -51,6 +56,10 @@ class Env(BaseSettings):
     AUTH_ACCESS_TOKEN_TTL: int = Field(default=900, ge=60, le=86400)
     AUTH_REFRESH_TOKEN_TTL: int = Field(default=14 * 86400, ge=3600)
     ORDER_RESERVATION_MINUTES: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    # Vendor money (docs/vendor-money.md).
+    MARKETPLACE_COMMISSION_RATE: Decimal = Field(default=Decimal("10.00"), ge=0, le=100)
+    PAYOUT_HOLD_DAYS: int = Field(default=7, ge=0, le=365)
+    PAYOUT_MINIMUMS: str = "NGN:5000.00,GHS:50.00,KES:1000.00,ZAR:100.00,*:20.00"
     PAYMENT_PROVIDERS: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["paystack", "stripe", "square"]
     )
@@ -72,9 +81,19 @@ class Env(BaseSettings):
     RATE_LIMIT_AUTH_IP: str = "30/10m"
     RATE_LIMIT_AUTH_ACCOUNT: str = "10/hour"
     TRUSTED_PROXY_COUNT: int = Field(default=0, ge=0)
+    # Observability (docs/observability.md). Production refuses a missing or weak
+    # METRICS_TOKEN unless METRICS_PUBLIC=true says /metrics is protected otherwise.
+    METRICS_TOKEN: str = ""
+    METRICS_PUBLIC: bool = False
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
+    PROMETHEUS_MULTIPROC_DIR: str = ""
 
     @field_validator(
-        "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS", "PAYMENT_PROVIDERS", mode="before"
+        "DJANGO_ALLOWED_HOSTS",
+        "DJANGO_CSRF_TRUSTED_ORIGINS",
+        "PAYMENT_PROVIDERS",
+        "REDIS_SENTINELS",
+        mode="before",
     )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
@@ -96,6 +115,40 @@ class Env(BaseSettings):
             raise ValueError("scheme must be redis://, rediss:// or unix://")
         return value
 
+    @field_validator("REDIS_SENTINELS")
+    @classmethod
+    def _sentinel_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            sentinel_address(item)  # its ValueError names the accepted form
+        return value
+
+    @model_validator(mode="after")
+    def _sentinels_need_a_redis_url(self) -> Env:
+        if self.REDIS_SENTINELS:
+            scheme = urlsplit(self.REDIS_URL).scheme
+            if scheme not in {"redis", "rediss"}:
+                raise ValueError(
+                    "REDIS_SENTINELS needs REDIS_URL (redis:// or rediss://) for the database"
+                    " number and password of the monitored Redis"
+                )
+        return self
+
+    def redis_sentinel(self) -> RedisSentinel | None:
+        """Where the Sentinels are, when Redis is Sentinel-managed (``REDIS_SENTINELS``)."""
+        if not self.REDIS_SENTINELS:
+            return None
+        return RedisSentinel(
+            sentinels=tuple(sentinel_address(item) for item in self.REDIS_SENTINELS),
+            master=self.REDIS_SENTINEL_MASTER,
+            password=self.REDIS_SENTINEL_PASSWORD,
+        )
+
+    @field_validator("PAYOUT_MINIMUMS")
+    @classmethod
+    def _payout_minimums(cls, value: str) -> str:
+        payout_minimums(value)  # its ValueError names the accepted form
+        return value
+
     @field_validator(
         "RATE_LIMIT_ANON", "RATE_LIMIT_USER", "RATE_LIMIT_AUTH_IP", "RATE_LIMIT_AUTH_ACCOUNT"
     )
@@ -103,6 +156,63 @@ class Env(BaseSettings):
     def _parsable_rate(cls, value: str) -> str:
         Rate.parse(value)  # its ValueError names the accepted form
         return value
+
+
+@dataclass(frozen=True)
+class RedisSentinel:
+    """A Sentinel-managed Redis: the Sentinels' addresses and the name they monitor it by.
+
+    ``REDIS_URL`` still gives the database number, the password (and ``rediss://`` for
+    TLS) of the monitored Redis; its host and port are not used — the Sentinels name the
+    current primary.
+    """
+
+    sentinels: tuple[tuple[str, int], ...]
+    master: str
+    password: str = field(default="", repr=False)
+
+    def options(self) -> dict[str, Any]:
+        """The keys ``apps.common.redis_sentinel`` takes in ``CACHES[...]["OPTIONS"]``."""
+        return {
+            "sentinels": [list(address) for address in self.sentinels],
+            "service_name": self.master,
+            "sentinel_password": self.password,
+        }
+
+
+SENTINEL_DEFAULT_PORT = 26379
+
+
+def payout_minimums(value: str) -> dict[str, Decimal]:
+    """``NGN:5000.00,*:20.00`` → the smallest payout per currency (``*``: any other)."""
+    minimums: dict[str, Decimal] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        currency, _, amount = item.strip().partition(":")
+        try:
+            minimum = Decimal(amount)
+        except InvalidOperation:
+            minimum = Decimal(-1)
+        if not (currency == "*" or (len(currency) == 3 and currency.isalpha())) or not (
+            minimum.is_finite() and minimum > 0
+        ):
+            raise ValueError(f"{item!r} is not CUR:amount (e.g. NGN:5000.00,*:20.00)")
+        minimums[currency.upper()] = minimum
+    return minimums
+
+
+def sentinel_address(value: str) -> tuple[str, int]:
+    """``host:port`` (``[v6::addr]:port``; the port defaults to 26379) → ``(host, port)``."""
+    text = value.strip()
+    parts = urlsplit(f"//{text}")
+    try:
+        port = SENTINEL_DEFAULT_PORT if parts.port is None else parts.port
+    except ValueError:
+        port = 0
+    if not parts.hostname or not 0 < port < 65536 or parts.username or parts.path:
+        raise ValueError(f"{value!r} is not host:port (e.g. sentinel-1:26379)")
+    return parts.hostname, port
 
 
 DATABASE_ENGINES = {
@@ -184,12 +294,36 @@ def mailer_from_url(url: str, var_dir: Path) -> dict[str, Any]:
     }
 
 
-def tasks_config(backend: str, *, redis_url: str, queues: list[str]) -> dict[str, Any]:
-    """The ``TASKS`` setting: the database queue (embedded), Redis streams, or immediate."""
+def cache_config(redis_url: str, *, sentinel: RedisSentinel | None = None) -> dict[str, Any]:
+    """The default ``CACHES`` entry: Redis (followed through its Sentinels when given),
+    or the process' local memory without ``REDIS_URL``."""
+    if not redis_url:
+        return {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "fashionistar",
+        }
+    options: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+    if sentinel is not None:
+        options.update(pool_class="apps.common.redis_sentinel.SentinelPool", **sentinel.options())
+    return {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_url,
+        "KEY_PREFIX": "fashionistar",
+        "OPTIONS": options,
+    }
+
+
+def tasks_config(
+    backend: str, *, redis_url: str, queues: list[str], sentinel: RedisSentinel | None = None
+) -> dict[str, Any]:
+    """The ``TASKS`` setting: the database queue (embedded), Redis streams, or immediate.
+
+    With ``sentinel`` the Redis backend follows the primary its Sentinels name and counts
+    a task as sent only once a replica holds it (ADR 0008)."""
     if backend == "redis":
         if not redis_url:
             raise ValueError("TASK_BACKEND=redis needs REDIS_URL")
-        return {
+        config: dict[str, Any] = {
             "BACKEND": "django_tasks_redis.RedisTaskBackend",
             "QUEUES": queues,
             "OPTIONS": {
@@ -201,6 +335,16 @@ def tasks_config(backend: str, *, redis_url: str, queues: list[str]) -> dict[str
                 "REDIS_HEALTH_CHECK_INTERVAL": 30,
             },
         }
+        if sentinel is not None:
+            config["BACKEND"] = "apps.common.redis_sentinel.SentinelRedisTaskBackend"
+            config["OPTIONS"].update(
+                REDIS_SENTINELS=[list(address) for address in sentinel.sentinels],
+                REDIS_SENTINEL_MASTER=sentinel.master,
+                REDIS_SENTINEL_PASSWORD=sentinel.password,
+                REDIS_REPLICA_ACKS=1,
+                REDIS_REPLICA_ACK_TIMEOUT=0.5,
+            )
+        return config
     if backend == "immediate":
         return {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend", "QUEUES": queues}
     return {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": queues}

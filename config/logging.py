@@ -2,7 +2,8 @@
 
 Both ``structlog`` loggers and plain ``logging`` loggers go through the same formatter, so
 every line carries timestamp, level, logger, event (the message) and whatever the
-request/task context bound (request_id, user_id, task_id, …).
+request/task context bound (request_id, user_id, task_id, …) — and, while tracing is on,
+the trace_id and span_id of the current span.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from typing import Any
 
 import structlog
 
+from apps.common.tracing import add_trace_ids
+
 
 def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
     """Return a ``LOGGING`` dict and configure structlog to feed into it."""
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             structlog.processors.StackInfoRenderer(),
@@ -46,6 +50,7 @@ def logging_config(*, level: str, fmt: str) -> dict[str, Any]:
                 ],
                 "foreign_pre_chain": [
                     structlog.contextvars.merge_contextvars,
+                    add_trace_ids,
                     structlog.stdlib.add_log_level,
                     structlog.stdlib.add_logger_name,
                     structlog.stdlib.ExtraAdder(),

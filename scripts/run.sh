@@ -14,6 +14,10 @@ export PAYMENT_SANDBOX_URL=${PAYMENT_SANDBOX_URL:-http://127.0.0.1:$SANDBOX_PORT
 export SQUARE_WEBHOOK_URL=${SQUARE_WEBHOOK_URL:-http://$HOST:$PORT/api/v2/webhooks/square/}
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.local}
 mkdir -p var/mail
+# Every process writes its metrics here; the API's /metrics adds them all up
+# (docs/observability.md). Emptied at each start: the processes of the last run are gone.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics}
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
 
 $BIN/python manage.py migrate --noinput
 $BIN/python manage.py seed_demo

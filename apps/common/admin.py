@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
+from django_tasks_redis import RedisTaskBackend
 
 from apps.common.background import requeue_failed
 from apps.common.models import FailedTask, OutboxMessage
@@ -56,7 +58,9 @@ class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
 
 
 def _uses_redis_tasks() -> bool:
-    return "django_tasks_redis" in settings.TASKS["default"]["BACKEND"]
+    # The Sentinel-aware backend (apps.common.redis_sentinel) is django-tasks-redis too.
+    backend = import_string(settings.TASKS["default"]["BACKEND"])
+    return issubclass(backend, RedisTaskBackend)
 
 
 # The Redis task browser reads the default backend's Redis queue: on any other default

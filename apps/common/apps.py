@@ -11,7 +11,8 @@ class CommonConfig(AppConfig):
     def ready(self) -> None:
         from django.tasks.signals import task_enqueued
 
-        from apps.common import metrics
+        # checks and staticfiles: imported for the system checks they register
+        from apps.common import checks, metrics, staticfiles  # noqa: F401
         from apps.common.scheduler import schedule
         from apps.common.tasks import housekeeping
 

@@ -317,4 +317,6 @@ def requeue_failed(failed_task_id: int) -> TaskResult[Any, Any] | None:
         failed.requeued_at = timezone.now()
         failed.save(update_fields=["requeued_at", "updated_at"])
         meta = {"attempt": 1, "request_id": failed.request_id or None}
+        if tracing.tracer is not None:
+            tracing.inject(meta)  # the re-run belongs to the staff request that asked for it
         return outbox.enqueue_task(task, tuple(failed.args), {**failed.kwargs, META: meta})

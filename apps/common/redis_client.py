@@ -9,14 +9,16 @@ same server, the same key layout (``KEY_PREFIX:VERSION:key``) and the same value
 clients are interchangeable.
 
 When the default cache is not Redis (the embedded local-memory cache), :func:`redis_target`
-answers ``None`` and callers use ``django.core.cache`` directly: it does no I/O.
+answers ``None`` and callers use ``django.core.cache`` directly: it does no I/O. When the
+cache follows Sentinels (``REDIS_SENTINELS``), so do these clients
+(``apps.common.redis_sentinel``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -26,6 +28,8 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.retry import Retry
+
+from apps.common import redis_sentinel
 
 _REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 
@@ -39,6 +43,18 @@ class RedisTarget:
     version: int
     connect_timeout: float
     socket_timeout: float
+    #: ``((host, port), …)`` of the Sentinels when they name the server, else empty.
+    sentinels: tuple[tuple[str, int], ...] = ()
+    service_name: str = ""
+    sentinel_password: str = field(default="", repr=False)
+
+    def sentinel(self) -> dict[str, Any]:
+        """The keyword arguments of ``apps.common.redis_sentinel``'s client factories."""
+        return {
+            "sentinels": self.sentinels,
+            "service_name": self.service_name,
+            "sentinel_password": self.sentinel_password,
+        }
 
     def key(self, key: str) -> str:
         """The stored name of ``key``, as Django's default key function makes it."""
@@ -77,12 +93,16 @@ def _target_from(conf: dict[str, Any]) -> RedisTarget | None:
     location = conf["LOCATION"]
     url = location[0] if isinstance(location, list | tuple) else str(location).split(",")[0]
     options = conf.get("OPTIONS", {})
+    sentinel = redis_sentinel.sentinel_options(options)
     return RedisTarget(
         url=url,
         key_prefix=str(conf.get("KEY_PREFIX", "")),
         version=int(conf.get("VERSION", 1)),
         connect_timeout=float(options.get("socket_connect_timeout", 2)),
         socket_timeout=float(options.get("socket_timeout", 2)),
+        sentinels=tuple((str(host), int(port)) for host, port in sentinel.get("sentinels", ())),
+        service_name=str(sentinel.get("service_name", "")),
+        sentinel_password=str(sentinel.get("sentinel_password", "")),
     )
 
 
@@ -90,12 +110,15 @@ def sync_client(target: RedisTarget) -> redis.Redis:
     """The process' blocking client for ``target`` (thread-safe; one pool)."""
     client = _sync_clients.get(target)
     if client is None:
-        client = redis.Redis.from_url(
-            target.url,
-            socket_connect_timeout=target.connect_timeout,
-            socket_timeout=target.socket_timeout,
-            retry=Retry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
-        )
+        options: dict[str, Any] = {
+            "socket_connect_timeout": target.connect_timeout,
+            "socket_timeout": target.socket_timeout,
+            "retry": Retry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
+        }
+        if target.sentinels:
+            client = redis_sentinel.sync_client(target.url, sentinel=target.sentinel(), **options)
+        else:
+            client = redis.Redis.from_url(target.url, **options)
         _sync_clients[target] = client
     return client
 
@@ -109,11 +132,14 @@ def async_client(target: RedisTarget) -> aredis.Redis:
         clients = _async_clients[loop] = {}
     client = clients.get(target)
     if client is None:
-        client = aredis.Redis.from_url(
-            target.url,
-            socket_connect_timeout=target.connect_timeout,
-            socket_timeout=target.socket_timeout,
-            retry=AsyncRetry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
-        )
+        options: dict[str, Any] = {
+            "socket_connect_timeout": target.connect_timeout,
+            "socket_timeout": target.socket_timeout,
+            "retry": AsyncRetry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
+        }
+        if target.sentinels:
+            client = redis_sentinel.async_client(target.url, sentinel=target.sentinel(), **options)
+        else:
+            client = aredis.Redis.from_url(target.url, **options)
         clients[target] = client
     return client

@@ -17,7 +17,7 @@ import structlog
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from apps.common import metrics
+from apps.common import metrics, tracing
 
 HEADER = "X-Request-ID"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -81,6 +81,12 @@ class RequestIdMiddleware:
         match = getattr(request, "resolver_match", None)
         route = (match.route or match.view_name) if match else "unmatched"
         metrics.REQUESTS.labels(request.method, route, str(response.status_code)).observe(elapsed)
+        if tracing.tracer is not None:
+            tracing.server_span_route(
+                str(request.method),
+                match.route if match else None,
+                request.request_id,  # type: ignore[attr-defined]
+            )
         logger.info(
             "request.finished",
             method=request.method,

@@ -397,6 +397,7 @@ def app_environment(knobs: Knobs) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        METRICS_TOKEN=secrets.token_urlsafe(32),  # production refuses to start without one
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
         DJANGO_DEBUG="false",
         DATABASE_URL=knobs.database_url,

@@ -6,11 +6,20 @@ Everything that varies between deployments comes from the environment through
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.utils.csp import CSP
 
-from config.env import BASE_DIR, database_from_url, load_env, mailer_from_url, tasks_config
+from config.env import (
+    BASE_DIR,
+    cache_config,
+    database_from_url,
+    load_env,
+    mailer_from_url,
+    payout_minimums,
+    tasks_config,
+)
 from config.logging import logging_config
 
 ENV = load_env()
@@ -125,28 +134,22 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-if ENV.REDIS_URL:
-    CACHES: dict[str, dict[str, Any]] = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": ENV.REDIS_URL,
-            "KEY_PREFIX": "fashionistar",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "fashionistar",
-        }
-    }
+# Redis (REDIS_URL) holds the cache, the rate-limit counters, the revocation markers and,
+# in production, the task streams. With REDIS_SENTINELS every client follows the primary
+# the Sentinels name (apps.common.redis_sentinel, ADR 0008).
+REDIS_SENTINEL = ENV.redis_sentinel()
+CACHES: dict[str, dict[str, Any]] = {
+    "default": cache_config(ENV.REDIS_URL, sentinel=REDIS_SENTINEL)
+}
 
 # --- background work ----------------------------------------------------------------------
 TASK_QUEUES = ["critical", "emails", "analytics", "default"]
 TASKS: dict[str, dict[str, Any]] = {
     "default": tasks_config(
-        ENV.TASK_BACKEND or "database", redis_url=ENV.REDIS_URL, queues=TASK_QUEUES
+        ENV.TASK_BACKEND or "database",
+        redis_url=ENV.REDIS_URL,
+        queues=TASK_QUEUES,
+        sentinel=REDIS_SENTINEL,
     )
 }
 TASK_RETRY_BACKOFF_SCALE = ENV.TASK_RETRY_BACKOFF_SCALE
@@ -197,6 +200,14 @@ PAYMENT_PROVIDERS: dict[str, dict[str, str]] = {
     },
 }
 PAYMENT_PROVIDERS = {k: v for k, v in PAYMENT_PROVIDERS.items() if k in ENV.PAYMENT_PROVIDERS}
+
+# --- vendor money (docs/vendor-money.md) ----------------------------------------------------
+# The rate for a store that has none of its own (category rules and the store's rate come
+# first); earnings are held this many days after delivery (the return window); a payout is
+# made only above the currency's minimum ("*": any other currency).
+MARKETPLACE_COMMISSION_RATE = ENV.MARKETPLACE_COMMISSION_RATE
+PAYOUT_HOLD_DAYS = ENV.PAYOUT_HOLD_DAYS
+PAYOUT_MINIMUMS = payout_minimums(ENV.PAYOUT_MINIMUMS)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -263,6 +274,19 @@ TRUSTED_PROXY_COUNT = ENV.TRUSTED_PROXY_COUNT
 
 # --- logging ----------------------------------------------------------------------------
 LOGGING = logging_config(level=ENV.LOG_LEVEL, fmt=ENV.LOG_FORMAT)
+
+# --- metrics and tracing (docs/observability.md) ------------------------------------------
+# Bearer token /metrics (and a worker's METRICS_PORT) demand; empty: open (local, tests).
+METRICS_TOKEN = ENV.METRICS_TOKEN
+# Processes without an HTTP server of their own (workers, scheduler, relay) serve their
+# metrics on this port when set.
+METRICS_PORT = ENV.METRICS_PORT
+# prometheus_client's multiprocess mode: every process of the machine or container writes
+# its samples here and /metrics aggregates them. prometheus_client reads the variable from
+# the environment itself; the directory is created here, before any sample is written.
+PROMETHEUS_MULTIPROC_DIR = ENV.PROMETHEUS_MULTIPROC_DIR
+if PROMETHEUS_MULTIPROC_DIR:
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # --- security defaults (production tightens further) ------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

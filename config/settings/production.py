@@ -4,7 +4,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import tasks_config
 from config.settings.base import *  # noqa: F403
-from config.settings.base import ENV, TASK_QUEUES
+from config.settings.base import ENV, STATIC_ROOT, TASK_QUEUES
 
 
 def _require(name: str, value: object, why: str) -> None:
@@ -19,6 +19,16 @@ _require("DJANGO_ALLOWED_HOSTS", ENV.DJANGO_ALLOWED_HOSTS, "the host names the A
 _require("DATABASE_URL", ENV.DATABASE_URL, "production runs on PostgreSQL")
 _require("REDIS_URL", ENV.REDIS_URL, "cache and rate-limit counters are shared through Redis")
 _require("EMAIL_URL", ENV.EMAIL_URL, "emails go out through SMTP")
+# /metrics shows traffic, queues and task names: a bearer token guards it, unless the
+# operator says it is guarded otherwise (a network policy, a private port).
+if not ENV.METRICS_PUBLIC:
+    _require(
+        "METRICS_TOKEN",
+        ENV.METRICS_TOKEN,
+        "Prometheus sends it to read /metrics (or set METRICS_PUBLIC=true)",
+    )
+    if len(ENV.METRICS_TOKEN) < 32 or len(set(ENV.METRICS_TOKEN)) < 8:
+        raise ImproperlyConfigured("METRICS_TOKEN must be at least 32 varied characters")
 
 # Payments: the real providers, with secrets from the environment (never the sandbox's).
 _PROVIDER_SECRETS = {
@@ -56,7 +66,10 @@ PAYMENT_PROVIDERS = {k: v for k, v in PAYMENT_PROVIDERS.items() if k in ENV.PAYM
 
 TASKS = {
     "default": tasks_config(
-        ENV.TASK_BACKEND or "redis", redis_url=ENV.REDIS_URL, queues=TASK_QUEUES
+        ENV.TASK_BACKEND or "redis",
+        redis_url=ENV.REDIS_URL,
+        queues=TASK_QUEUES,
+        sentinel=ENV.redis_sentinel(),
     )
 }
 
@@ -70,8 +83,12 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
+# Hashed, compressed static files from `collectstatic` (the image runs it when built).
+# Without its manifest the admin and the API docs still work — unhashed URLs, files
+# served from the apps' folders — and `check --deploy` reports the missing step
+# (apps.common.staticfiles).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "apps.common.staticfiles.CollectedStaticFilesStorage"},
 }
-SERVESTATIC_USE_FINDERS = False
+SERVESTATIC_USE_FINDERS = not (STATIC_ROOT / "staticfiles.json").exists()

@@ -37,10 +37,14 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 VAR_DIR = ENV.VAR_DIR / "test"
 
 # Processes started by the fault tests (relay, workers) take their task backend and their
-# mail directory from the test that starts them.
+# mail directory from the test that starts them; with REDIS_SENTINELS in their environment
+# the backend follows the Sentinels, as the cache does.
 if os.environ.get("TEST_DEFAULT_TASKS_REDIS_URL"):
     TASKS["default"] = tasks_config(
-        "redis", redis_url=os.environ["TEST_DEFAULT_TASKS_REDIS_URL"], queues=TASK_QUEUES
+        "redis",
+        redis_url=os.environ["TEST_DEFAULT_TASKS_REDIS_URL"],
+        queues=TASK_QUEUES,
+        sentinel=ENV.redis_sentinel(),
     )
     TASKS["default"]["OPTIONS"].update(
         REDIS_KEY_PREFIX=os.environ.get("TEST_TASKS_PREFIX", "fashionistar-test"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,6 +26,7 @@ PRODUCTION_ENV = {
     "SQUARE_WEBHOOK_SIGNATURE_KEY": "square-signature-key-from-the-vault",
     "SQUARE_WEBHOOK_URL": "https://api.fashionistar.dev/api/v2/webhooks/square/",
     "SQUARE_LOCATION_ID": "L123",
+    "METRICS_TOKEN": "metrics-scrape-token-from-the-vault-4f9c2a",
 }
 
 
@@ -90,11 +92,89 @@ def test_production_refuses_a_weak_secret_key() -> None:
     assert "at least 50" in result.stderr
 
 
-def test_production_passes_the_deploy_check_without_warnings() -> None:
-    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+@pytest.fixture(scope="module")
+def collected_var_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A VAR_DIR whose static/ holds what `collectstatic` writes (as in the image)."""
+    var_dir = str(tmp_path_factory.mktemp("var"))
+    result = manage("collectstatic", "--noinput", **PRODUCTION_ENV, VAR_DIR=var_dir)
+    assert result.returncode == 0, result.stderr
+    return var_dir
+
+
+def test_production_passes_the_deploy_check_without_warnings(collected_var_dir: str) -> None:
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV, VAR_DIR=collected_var_dir
+    )
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_fails_when_static_files_were_not_collected(tmp_path: Path) -> None:
+    result = manage("check", "--deploy", **PRODUCTION_ENV, VAR_DIR=str(tmp_path))
+
+    assert result.returncode != 0
+    assert "fashionistar.static.E001" in result.stderr
+    assert "collectstatic" in result.stderr
+
+
+# Without collectstatic the admin and the API docs still answer, their assets served
+# unhashed from the apps' folders (apps.common.staticfiles).
+PAGES_WITHOUT_COLLECTSTATIC = """
+import re
+from django.test import Client
+
+client = Client(HTTP_HOST="api.fashionistar.dev")
+for path in ("/admin/login/", "/api/v2/docs", "/api/v1/docs/"):
+    page = client.get(path, secure=True, follow=True)
+    assets = re.findall(r'(?:src|href)="(/static/[^"?]+)', page.content.decode())
+    served = [client.get(asset, secure=True).status_code for asset in assets]
+    print(path, page.status_code, len(assets), sorted(set(served)))
+"""
+
+
+def test_without_collectstatic_the_admin_and_the_docs_still_work(tmp_path: Path) -> None:
+    result = manage(
+        "shell",
+        "-c",
+        PAGES_WITHOUT_COLLECTSTATIC,
+        **{
+            **PRODUCTION_ENV,
+            "VAR_DIR": str(tmp_path),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "LOG_FORMAT": "json",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    printed = [line for line in result.stdout.splitlines() if line.startswith("/")]
+    pages = {line.split()[0]: line.split(maxsplit=3)[1:] for line in printed}
+    for path in ("/admin/login/", "/api/v2/docs", "/api/v1/docs/"):
+        status, assets, served = pages[path]
+        assert status == "200", path
+        assert int(assets) > 0, path
+        assert served == "[200]", path
+    assert '"static.not_collected"' in result.stdout + result.stderr
+
+
+def test_production_refuses_a_missing_or_weak_metrics_token() -> None:
+    missing = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
+
+    without = manage("check", **missing)
+    weak = manage("check", **{**PRODUCTION_ENV, "METRICS_TOKEN": "changeme"})
+
+    assert without.returncode != 0
+    assert "METRICS_TOKEN must be set in production" in without.stderr
+    assert weak.returncode != 0
+    assert "METRICS_TOKEN must be at least 32" in weak.stderr
+
+
+def test_production_serves_metrics_without_a_token_only_when_told_they_are_public() -> None:
+    missing = {k: v for k, v in PRODUCTION_ENV.items() if k != "METRICS_TOKEN"}
+
+    result = manage("check", **missing, METRICS_PUBLIC="true")
+
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_needs_secrets_only_for_the_enabled_providers() -> None:

@@ -334,13 +334,28 @@ def sandbox_environment_variables() -> set[str]:
     return set(re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"", source))
 
 
+def opentelemetry_environment_variables() -> set[str]:
+    """The OTEL_* variables OpenTelemetry's SDK and exporters read (apps.common.tracing)."""
+    from opentelemetry import environment_variables as api
+    from opentelemetry.sdk import environment_variables as sdk
+
+    return {
+        value
+        for module in (api, sdk)
+        for value in vars(module).values()
+        if isinstance(value, str) and value.startswith("OTEL_")
+    }
+
+
 def app_environment_variables() -> set[str]:
-    """Every variable an app process reads: the settings, Django, granian, the sandbox."""
+    """Every variable an app process reads: the settings, Django, granian, the sandbox,
+    OpenTelemetry."""
     return (
         set(Env.model_fields)
         | {"DJANGO_SETTINGS_MODULE"}
         | granian_environment_variables()
         | sandbox_environment_variables()
+        | opentelemetry_environment_variables()
     )
 
 

@@ -113,15 +113,20 @@ def test_promtool_accepts_the_rules_and_they_fire_as_their_unit_tests_expect() -
     assert tested.returncode == 0, tested.stdout + tested.stderr
 
 
-def test_the_scrape_job_is_the_one_the_rules_and_dashboard_select() -> None:
+def test_the_scrape_jobs_are_the_ones_the_rules_and_dashboard_select() -> None:
     config = yaml.safe_load((dc.OBSERVABILITY / "prometheus.yml").read_text())
-    (job,) = config["scrape_configs"]
+    scrape_jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     texts = [rule["expr"] for rule in dc.alert_rules()]
     texts += [expr for _, expr in dc.dashboard_exprs(dc.load_dashboard())]
     jobs = {found for text in texts for found in re.findall(r'job="([^"]+)"', text)}
 
-    assert jobs == {job["job_name"]}
-    assert job["metrics_path"] == "/metrics"
+    # the API, and the workers, scheduler and relay on their metrics ports
+    assert set(scrape_jobs) == {"fashionistar-api", "fashionistar-workers"}
+    assert jobs == {"fashionistar-api"}
+    for job in scrape_jobs.values():
+        assert job["metrics_path"] == "/metrics"
+        # production's /metrics wants the token (METRICS_TOKEN)
+        assert job["authorization"]["credentials_file"]
     for path in config["rule_files"]:
         assert (dc.OBSERVABILITY / path).exists(), path
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django_tasks_redis import GracefulShutdown
 
-from apps.common import outbox
+from apps.common import observability, outbox
 from apps.common.loops import run_loop
 
 
@@ -26,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=100, help="messages per batch")
 
     def handle(self, *args: Any, interval: float, batch: int, **options: Any) -> None:
+        observability.process_start("relay")
         with GracefulShutdown() as shutdown:
             run_loop(
                 lambda: outbox.relay_pending(limit=batch),

@@ -14,6 +14,7 @@ import structlog
 from django.core.management.base import BaseCommand, CommandParser
 from django_tasks_redis import GracefulShutdown
 
+from apps.common import observability
 from apps.common.loops import run_loop
 from apps.common.scheduler import registered_jobs, run_due_jobs
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="check once and exit")
 
     def handle(self, *args: Any, interval: float, once: bool, **options: Any) -> None:
+        observability.process_start("scheduler")
         claimant = f"{socket.gethostname()}:{os.getpid()}"
         logger.info("scheduler.started", jobs=[job.name for job in registered_jobs()])
         if once:

@@ -16,6 +16,7 @@ from django.tasks import task_backends
 from django_tasks_db import DatabaseBackend
 from django_tasks_redis import GracefulShutdown, RedisTaskBackend
 
+from apps.common import observability
 from apps.common.loops import run_loop
 from apps.common.workers import DatabaseWorker, RedisWorker
 
@@ -54,6 +55,7 @@ class Command(BaseCommand):
         worker_id: str | None,
         **options: Any,
     ) -> None:
+        observability.process_start("worker")
         task_backend = task_backends[backend]
         names = [name.strip() for name in queues.split(",") if name.strip()] or ["*"]
         with GracefulShutdown(log_signals=True) as shutdown:
