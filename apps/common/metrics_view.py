@@ -43,16 +43,18 @@ class QueueState:
 def queue_states(alias: str = "default") -> dict[str, QueueState]:
     """Depth and oldest-task age of each queue of the ``alias`` task backend; empty for
     a backend without a queue (immediate)."""
+    from django_tasks_db import DatabaseBackend
+    from django_tasks_redis import RedisTaskBackend
+
     backend = task_backends[alias]
-    path = f"{type(backend).__module__}.{type(backend).__name__}"
     queues: list[str] = settings.TASK_QUEUES
     now = timezone.now()
-    if path.startswith("django_tasks_db"):
+    if isinstance(backend, DatabaseBackend):
         return _database_queue_states(alias, queues, now)
-    if path.startswith("django_tasks_redis"):
+    if isinstance(backend, RedisTaskBackend):  # the Sentinel-aware backend included
         states = {}
         for queue in queues:
-            stats = backend.get_queue_stats(queue_name=queue)  # type: ignore[attr-defined]
+            stats = backend.get_queue_stats(queue_name=queue)
             since: datetime | None = stats["oldest_pending_waiting_since"]
             states[queue] = QueueState(stats["pending_count"], _age(now, since))
         return states
