@@ -1,17 +1,49 @@
 """The v2 API (Django Ninja, async): one NinjaAPI, one router per domain."""
 
+from typing import Any
+
 from ninja import NinjaAPI, Swagger
+from ninja.constants import NOT_SET
+from ninja.openapi.schema import OpenAPISchema
 
 from apps.authentication.apis.ninja_router import router as accounts_router
 from apps.catalog.apis.ninja_router import router as catalog_router
+from apps.common.apis.json_response import ApiJSONRenderer
 from apps.common.apis.ninja_errors import install_problem_handlers
 from apps.common.apis.ninja_parser import JsonObjectParser
 from apps.common.apis.ninja_router import router as meta_router
+from apps.common.apis.openapi import document_problems, operations
 from apps.common.apis.throttles import NinjaRateThrottle
 from apps.orders.apis.ninja_router import router as orders_router
 from apps.payments.apis.ninja_router import router as payments_router
 
-api = NinjaAPI(
+
+class ProblemDocumentedAPI(NinjaAPI):
+    """Ninja, with every error response documented as ``application/problem+json`` and
+    the errors every operation can answer (``apps.common.apis.openapi``)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        # An operation declared with ``throttle=[]`` opts out of the API's default limit.
+        unthrottled_ids = {
+            self.get_openapi_operation_id(operation)
+            for _prefix, router in self._routers
+            for path_view in router.path_operations.values()
+            for operation in path_view.operations
+            if operation.throttle_param is not NOT_SET and not operation.throttle_param
+        }
+        unthrottled = {
+            (path, method)
+            for path, method, operation in operations(document)
+            if operation.get("operationId") in unthrottled_ids
+        }
+        document_problems(document, unthrottled=unthrottled)
+        return document
+
+
+api = ProblemDocumentedAPI(
     title="FASHIONISTAR API v2",
     version="2.0.0",
     description="Customer API: accounts, catalogue, orders, payments, provider webhooks.",
@@ -21,6 +53,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     throttle=[NinjaRateThrottle()],
     parser=JsonObjectParser(),
+    renderer=ApiJSONRenderer(),
 )
 install_problem_handlers(api)
 

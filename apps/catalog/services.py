@@ -212,6 +212,59 @@ def _check_variants(
     return cleaned, existing
 
 
+# The marketplace's own rules, which no format check can see: an API that refuses an
+# input's format still reports these in the same answer (``product_rule_errors``).
+RULE_CODES = frozenset(
+    {
+        "duplicate_sku",
+        "unknown_colour",
+        "compare_at_too_low",
+        "unknown_category",
+        "duplicate_variant",
+        "unknown_variant",
+    }
+)
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def product_rule_errors(
+    *, data: Mapping[str, Any], product: Product | None = None
+) -> list[FieldError]:
+    """The rule errors (``RULE_CODES``) of a product input whose format is not yet valid:
+    duplicate SKU, unknown colour or category, compare-at price not above the price, the
+    same size x colour twice. Reads only; values of the wrong type are skipped (their
+    format error is the caller's), so a client fixes everything in one round trip."""
+    errors = _Errors()
+    fields: dict[str, Any] = {}
+    if "category_id" in data:
+        category_id = _whole_number(data["category_id"])
+        if category_id is not None:
+            fields["category_id"] = category_id
+    _check_product_fields(fields, errors)
+    variants = data.get("variants")
+    if isinstance(variants, (list, tuple)) and len(variants) <= MAX_VARIANTS:
+        specs: list[dict[str, Any]] = []
+        for raw in variants:
+            spec = dict(raw) if isinstance(raw, Mapping) else {}
+            if "id" in spec and spec["id"] is not None:
+                variant_id = _whole_number(spec["id"])
+                spec = spec if variant_id is None else {**spec, "id": variant_id}
+                if variant_id is None:
+                    spec = {}
+            specs.append(spec)
+        _check_variants(specs, errors, product=product)
+    return [error for error in errors.items if error.code in RULE_CODES]
+
+
 def _product_slug(*, store_id: int, name: str, exclude_id: int | None = None) -> str:
     scope = Product.objects.filter(store_id=store_id)
     return unique_slug(scope, name=name, max_length=200, fallback="product", exclude_id=exclude_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from apps.common.errors import NotFound, ValidationFailed
 from apps.common.prepared import PreparedValues
@@ -42,10 +42,21 @@ def _payments_data(order: Order) -> list[dict[str, Any]]:
             "amount": payment.amount,
             "currency": payment.currency,
             "status": payment.status,
+            "refunded_amount": payment.refunded_amount,
+            "needs_refund": payment.needs_refund,
             "created_at": payment.created_at,
         }
         for payment in order.payments.all()
     ]
+
+
+def _needs_refund(order: Order) -> bool:
+    """Money arrived that the order cannot keep (it was cancelled or already paid) and
+    has not been given back yet: staff must refund it (docs/payments.md)."""
+    annotated = getattr(order, "has_refund_due", None)
+    if annotated is not None:
+        return bool(annotated)
+    return order.payments.filter(needs_refund=True).exists()
 
 
 def order_data(order: Order, *, with_payments: bool = False) -> dict[str, Any]:
@@ -67,7 +78,11 @@ def order_data(order: Order, *, with_payments: bool = False) -> dict[str, Any]:
         "items": [_line_data(line) for line in order.lines.all()],
     }
     if with_payments:
-        data["payments"] = _payments_data(order)
+        payments = _payments_data(order)
+        data["payments"] = payments
+        data["needs_refund"] = any(payment["needs_refund"] for payment in payments)
+    else:
+        data["needs_refund"] = _needs_refund(order)
     return data
 
 
@@ -100,7 +115,17 @@ _LINE_FIELDS = (
     "line_total",
     "fulfilled_at",
 )
-_PAYMENT_FIELDS = ("id", "provider", "reference", "amount", "currency", "status", "created_at")
+_PAYMENT_FIELDS = (
+    "id",
+    "provider",
+    "reference",
+    "amount",
+    "currency",
+    "status",
+    "refunded_amount",
+    "needs_refund",
+    "created_at",
+)
 
 # The order detail's three reads, compiled once (apps.common.prepared): the customer's
 # order by id, then its lines and its payments.
@@ -140,6 +165,7 @@ def order_detail_from_rows(
         items.append(item)
     data["items"] = items
     data["payments"] = payments
+    data["needs_refund"] = any(payment["needs_refund"] for payment in payments)
     return data
 
 
@@ -170,7 +196,12 @@ def order_list_for_customer(
     if status:
         orders = orders.filter(status=status)
     count = orders.count()
-    page = list(_with_lines(orders.order_by("-created_at", "-id"))[offset : offset + limit])
+    refund_due = Payment.objects.filter(order_id=OuterRef("pk"), needs_refund=True)
+    page = list(
+        _with_lines(
+            orders.annotate(has_refund_due=Exists(refund_due)).order_by("-created_at", "-id")
+        )[offset : offset + limit]
+    )
     next_offset = offset + limit if offset + limit < count else None
     return {
         "items": [order_data(order) for order in page],

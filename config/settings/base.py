@@ -257,6 +257,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"validatorUrl": None, "deepLinking": True},
+    # Errors are application/problem+json (apps.common.apis.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.common.apis.openapi.drf_postprocess",
+    ],
 }
 NINJA_PAGINATION_MAX_LIMIT = 100
 # Counted in the default cache by apps.common.ratelimit, shared by v1 and v2. "anon" is

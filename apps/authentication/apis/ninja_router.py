@@ -19,17 +19,19 @@ from apps.authentication.services import ClientInfo, LoginChallenge, TokenPair
 from apps.authentication.services.codes import CODE_LIFETIME
 from apps.authentication.tokens import AccessPrincipal
 from apps.common.apis.ninja_schemas import Problem
-from apps.common.apis.throttles import NinjaAuthIpThrottle, NinjaRateThrottle, PublicAccess
+from apps.common.apis.throttles import NinjaAuthIpThrottle, PublicAccess
 from apps.common.db import in_thread
 from apps.common.http import client_ip
 from apps.common.limits import MAX_CODE_LENGTH
 
 router = Router(tags=["accounts"])
 
-# Auth endpoints: the general per-IP/per-user limit plus a stricter one per IP.
-AUTH_THROTTLES: list[BaseThrottle] = [NinjaRateThrottle(), NinjaAuthIpThrottle()]
+# Sign-up, sign-in and reset have their own per-address limit (``auth_ip``) and do not
+# spend the browsing budget (``anon``): a shopper who browsed a lot can still sign in,
+# and guessing passwords does not eat into anyone's browsing.
+AUTH_THROTTLES: list[BaseThrottle] = [NinjaAuthIpThrottle()]
 # Public operations, counted for their throttles in one async cache round trip.
-AUTH_ACCESS = PublicAccess("anon", "auth_ip")
+AUTH_ACCESS = PublicAccess("auth_ip")
 PUBLIC_ACCESS = PublicAccess("anon")
 CODE_PATTERN = r"^\s*\d{6}\s*$"
 CODE_SENT = "If the address needs a code, it is on its way; codes are valid for 10 minutes."

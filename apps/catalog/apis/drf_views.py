@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -13,8 +14,14 @@ from rest_framework.views import APIView
 
 from apps.catalog.models import SIZES, Product, Variant
 from apps.catalog.selectors import product_get_for_user, products_for_user
-from apps.catalog.services import product_create, product_deactivate, product_update
-from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer
+from apps.catalog.services import (
+    product_create,
+    product_deactivate,
+    product_rule_errors,
+    product_update,
+)
+from apps.common.apis.drf_errors import flatten_errors
+from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer, paginated
 from apps.common.errors import NotFound, ValidationFailed
 from apps.common.limits import MAX_ID
 from apps.vendors.apis.permissions import IsVendorOrStaff
@@ -77,10 +84,44 @@ class ProductOutputSerializer(serializers.Serializer):
     category_id = serializers.IntegerField()
     images = serializers.ListField(child=serializers.CharField())
     is_active = serializers.BooleanField()
-    min_price = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    price_from = serializers.DecimalField(
+        source="min_price",
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="The lowest price of its active variants (the name v2 uses too).",
+    )
+    min_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="Deprecated: the same as price_from, sent until v1.1.",
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     variants = VariantOutputSerializer(many=True, source="variants.all")
+
+
+def _valid_input(
+    serializer: serializers.Serializer, *, product: Product | None = None
+) -> dict[str, Any]:
+    """The serializer's data; when the format is wrong, one 422 that also lists the
+    marketplace's rules the input breaks (duplicate SKU, unknown colour, compare-at
+    price), so a client fixes every field in one round trip."""
+    if serializer.is_valid():
+        return dict(serializer.validated_data)
+    errors = flatten_errors(serializer.errors)
+    reported = {error.field for error in errors}
+    raw = serializer.initial_data if isinstance(serializer.initial_data, Mapping) else {}
+    errors += [
+        error
+        for error in product_rule_errors(data=raw, product=product)
+        if error.field not in reported
+    ]
+    raise ValidationFailed(
+        "; ".join(f"{error.field}: {error.message}" for error in errors[:5]),
+        field_errors=errors,
+    )
 
 
 def _reload(user: Any, product: Product) -> Product:
@@ -118,7 +159,8 @@ class VendorProductListApi(APIView):
 
     @extend_schema(
         parameters=[PageQuerySerializer],
-        responses=ProductOutputSerializer(many=True),
+        responses=paginated(ProductOutputSerializer),
+        operation_id="vendor_products_list",
         summary="List products",
     )
     def get(self, request: Request) -> Response:
@@ -131,9 +173,7 @@ class VendorProductListApi(APIView):
         request=InputSerializer, responses={201: ProductOutputSerializer}, summary="Add a product"
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data: dict[str, Any] = dict(serializer.validated_data)
+        data = _valid_input(self.InputSerializer(data=request.data))
         store_id = data.pop("store_id", None)
         user: Any = request.user
         if user.is_marketplace_staff:
@@ -186,9 +226,7 @@ class VendorProductDetailApi(APIView):
     )
     def patch(self, request: Request, product_id: int) -> Response:
         product = product_get_for_user(user=request.user, product_id=product_id)
-        serializer = self.InputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        data: dict[str, Any] = dict(serializer.validated_data)
+        data = _valid_input(self.InputSerializer(data=request.data, partial=True), product=product)
         if "variants" in data:
             # Only the keys the client sent: absent keys leave the variant unchanged.
             data["variants"] = [dict(v) for v in data["variants"]]

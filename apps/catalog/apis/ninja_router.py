@@ -39,7 +39,9 @@ class ProductFiltersIn(Schema):
     in_stock: bool = Field(False, description="Only products with a variant available now.")
     sort: Literal["newest", "price_asc", "price_desc"] = "newest"
     cursor: str | None = Field(None, max_length=500, description="`next` of the last page.")
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="Page size; above 100 gives 100.")
+    limit: int = Field(
+        DEFAULT_PAGE_SIZE, ge=1, description="Page size; above 100 gives 100 (the maximum)."
+    )
 
 
 class VariantOut(Schema):

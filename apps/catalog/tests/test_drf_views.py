@@ -148,6 +148,56 @@ def test_sku_taken_by_another_store_is_rejected() -> None:
     assert Product.objects.count() == 1
 
 
+def test_format_errors_and_rule_errors_come_in_one_answer() -> None:
+    make_product(variants=[{"sku": "LW-001-S"}])
+    store = StoreFactory.create()
+    body = _payload(
+        CategoryFactory.create().pk,
+        name="",  # a format error
+        variants=[
+            {"sku": "lw-001-s", "size": "S", "colour": "Red", "price": "15000.00"},
+            {"sku": "LW-002", "size": "XXXL-NOPE", "colour": "Plaid", "price": "100.00"},
+            {
+                "sku": "LW-003",
+                "size": "L",
+                "colour": "Red",
+                "price": "9000.00",
+                "compare_at_price": "8000.00",
+            },
+        ],
+    )
+
+    response = _client(store.owner).post(URL, body, format="json")
+
+    assert response.status_code == 422
+    errors = {e["field"]: e["code"] for e in response.json()["errors"]}
+    assert errors == {
+        "name": "blank",
+        "variants.0.sku": "duplicate_sku",
+        "variants.1.size": "invalid_choice",
+        "variants.1.colour": "unknown_colour",
+        "variants.2.compare_at_price": "compare_at_too_low",
+    }
+    assert Product.objects.count() == 1
+
+
+def test_a_change_with_a_format_error_also_reports_the_rules_it_breaks() -> None:
+    make_product(variants=[{"sku": "TAKEN-1"}])
+    product = make_product(variants=[{"sku": "MINE-1"}])
+    variant = product.variants.get()
+
+    response = _client(product.store.owner).patch(
+        f"{URL}{product.pk}/",
+        {"images": ["not a url"], "variants": [{"id": variant.pk, "sku": "TAKEN-1"}]},
+        format="json",
+    )
+
+    assert response.status_code == 422
+    errors = {e["field"]: e["code"] for e in response.json()["errors"]}
+    assert errors["variants.0.sku"] == "duplicate_sku"
+    assert "images.0" in errors
+
+
 def test_vendor_lists_only_their_own_products() -> None:
     mine = make_product(name="Mine")
     make_product(name="Theirs")

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import structlog
-from django.http import Http404, HttpRequest, HttpResponse
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
+from apps.common.apis.ninja_parser import UnsupportedMediaType
+from apps.common.apis.plain_errors import method_not_allowed
 from apps.common.errors import ApplicationError, FieldError
 from apps.common.problems import (
     application_error_body,
@@ -74,6 +81,10 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 
 
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, UnsupportedMediaType):
+        return problem_response(
+            problem_body(status=415, code="unsupported_media_type", detail=str(exc.__cause__))
+        )
     headers: dict[str, str] = {}
     if isinstance(exc, Throttled) and exc.wait is not None:
         headers["Retry-After"] = str(math.ceil(exc.wait))
@@ -112,3 +123,38 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     }
     for exception_class, handler in handlers.items():
         api.add_exception_handler(exception_class, handler)
+
+
+def _problem_405(response: HttpResponseBase) -> HttpResponseBase:
+    if isinstance(response, HttpResponseNotAllowed):
+        allowed = [method.strip() for method in response["Allow"].split(",") if method.strip()]
+        return method_not_allowed(allowed)
+    return response
+
+
+def _with_problem_405(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Ninja answers a method no operation of the path takes with a plain-text 405; this
+    turns it into the same problem document as every other error."""
+    if iscoroutinefunction(view):
+
+        async def async_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            return _problem_405(await view(request, *args, **kwargs))
+
+        wrapped: Callable[..., Any] = markcoroutinefunction(async_wrapped)
+    else:
+
+        def sync_wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            return _problem_405(view(request, *args, **kwargs))
+
+        wrapped = sync_wrapped
+    functools.update_wrapper(wrapped, view)
+    return wrapped
+
+
+def problem_405_urls(urls: tuple[list[Any], str, str]) -> tuple[list[Any], str, str]:
+    """``api.urls`` with every view answering a wrong method as problem+json."""
+    patterns, app_name, namespace = urls
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = _with_problem_405(pattern.callback)
+    return patterns, app_name, namespace

@@ -1,8 +1,9 @@
-"""Django-level 404/500 handlers: problem+json under /api/, Django's pages elsewhere."""
+"""Django-level 400/404/405/500 handlers: problem+json under /api/, Django's pages elsewhere."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
@@ -12,6 +13,28 @@ from apps.common.problems import problem_body, problem_response, unavailable_res
 
 def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def api_aware_400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A refused request (a ``Host`` not in ``ALLOWED_HOSTS``, another suspicious one)."""
+    if _is_api(request):
+        return problem_response(
+            problem_body(status=400, code="malformed_request", detail="Bad request.")
+        )
+    return defaults.bad_request(request, exception)
+
+
+def method_not_allowed(allowed: Iterable[str]) -> HttpResponse:
+    """405 problem+json with the ``Allow`` header (both layers)."""
+    methods = sorted(set(allowed))
+    return problem_response(
+        problem_body(
+            status=405,
+            code="method_not_allowed",
+            detail="Method not allowed; allowed: " + ", ".join(methods) + ".",
+        ),
+        headers={"Allow": ", ".join(methods)},
+    )
 
 
 def api_aware_404(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -130,6 +130,17 @@ def test_an_unknown_host_is_refused(served: Served) -> None:
     response = served.request("GET", "/api/v2/categories/", headers={"Host": "evil.example"})
 
     assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "malformed_request"
+
+
+def test_a_wrong_method_is_a_problem_document(served: Served) -> None:
+    response = served.request("DELETE", "/api/v2/categories/")
+
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == "GET"
 
 
 @pytest.mark.parametrize("signed_in", [False, True])

@@ -409,3 +409,67 @@ def test_an_addresses_allowance_is_shared_by_v1_and_v2(client: Client, tiny_limi
     request = Request(RequestFactory().get("/api/v1/anything/", REMOTE_ADDR="10.0.0.3"))
 
     assert DrfRateThrottle().allow_request(request, view=None) is False
+
+
+# --- what is never throttled, and what has a budget of its own -------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/schema/",
+        "/api/v1/docs/",
+        "/api/v2/openapi.json",
+        "/api/v2/docs/",
+        "/health/live/",
+    ],
+)
+def test_documents_and_health_are_never_throttled(
+    client: Client, tiny_limits: None, frozen: time_machine.Traveller, path: str
+) -> None:
+    for _ in range(5):
+        assert client.get(path, REMOTE_ADDR="10.0.0.7").status_code == 200
+
+    # ... and they did not spend the address' browsing budget either.
+    for _ in range(3):
+        assert client.get(CATEGORIES, REMOTE_ADDR="10.0.0.7").status_code == 200
+
+
+@pytest.mark.django_db
+def test_signing_in_does_not_spend_the_browsing_budget(
+    client: Client, tiny_limits: None, frozen: time_machine.Traveller
+) -> None:
+    for _ in range(3):
+        assert client.get(CATEGORIES, REMOTE_ADDR="10.0.0.8").status_code == 200
+    _assert_rate_limited(client.get(CATEGORIES, REMOTE_ADDR="10.0.0.8"))
+
+    # Browsing is used up, yet sign-in still answers (401: no such account), on its own
+    # limit — which runs out by itself.
+    body = {"email": "nobody@example.com", "password": "wrong-password"}
+    for _ in range(2):
+        attempt = client.post(
+            "/api/v2/auth/login/", body, content_type="application/json", REMOTE_ADDR="10.0.0.8"
+        )
+        assert attempt.status_code != 429, attempt.content
+    _assert_rate_limited(
+        client.post(
+            "/api/v2/auth/login/", body, content_type="application/json", REMOTE_ADDR="10.0.0.8"
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_signing_up_leaves_the_browsing_budget_whole(
+    client: Client, tiny_limits: None, frozen: time_machine.Traveller
+) -> None:
+    for n in range(2):
+        client.post(
+            "/api/v2/auth/password/reset/",
+            {"email": f"someone{n}@example.com"},
+            content_type="application/json",
+            REMOTE_ADDR="10.0.0.9",
+        )
+
+    for _ in range(3):
+        assert client.get(CATEGORIES, REMOTE_ADDR="10.0.0.9").status_code == 200

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer
+from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer, paginated
 from apps.orders.models import OrderLine, OrderStatus
 from apps.orders.selectors import order_lines_for_store
 from apps.orders.services import order_line_fulfil
@@ -61,7 +61,8 @@ class VendorOrderLineListApi(APIView):
 
     @extend_schema(
         parameters=[FilterSerializer, PageQuerySerializer],
-        responses=OrderLineOutputSerializer(many=True),
+        responses=paginated(OrderLineOutputSerializer),
+        operation_id="vendor_order_lines_list",
         summary="My order lines",
     )
     def get(self, request: Request) -> Response:
@@ -78,7 +79,16 @@ class VendorOrderLineFulfilApi(APIView):
 
     permission_classes = [IsVendorOrStaff]
 
-    @extend_schema(request=None, responses=OrderLineOutputSerializer, summary="Fulfil a line")
+    @extend_schema(
+        request=None,
+        responses={
+            200: OrderLineOutputSerializer,
+            409: OpenApiResponse(
+                description="`line_already_fulfilled`, or `order_not_paid` (its order is not paid)."
+            ),
+        },
+        summary="Fulfil a line",
+    )
     def post(self, request: Request, line_id: int) -> Response:
         line = order_line_fulfil(line_id=line_id, store=_store_of(request.user))
         line = OrderLine.objects.select_related("order").get(pk=line.pk)

@@ -52,13 +52,17 @@ class OrderLineOut(Schema):
     fulfilled: bool
 
 
-class PaymentOut(Schema):
+class OrderPaymentOut(Schema):
+    """A payment as listed in its order (the full payment is ``PaymentOut``)."""
+
     id: int
     provider: str
     reference: str
     amount: Decimal
     currency: str
     status: str
+    refunded_amount: Decimal
+    needs_refund: bool = Field(description="Money the order cannot keep; staff refund it.")
     created_at: datetime
 
 
@@ -76,11 +80,15 @@ class OrderOut(Schema):
     )
     paid_at: datetime | None
     cancelled_at: datetime | None
+    needs_refund: bool = Field(
+        description="A payment arrived that the order cannot keep (cancelled or already "
+        "paid); it is being refunded."
+    )
     items: list[OrderLineOut]
 
 
 class OrderDetailOut(OrderOut):
-    payments: list[PaymentOut]
+    payments: list[OrderPaymentOut]
 
 
 class OrderPageOut(Schema):
@@ -92,7 +100,9 @@ class OrderPageOut(Schema):
 class OrderFiltersIn(Schema):
     status: str | None = Field(None, max_length=20, description="e.g. pending_payment, paid")
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=100)
+    limit: int = Field(
+        DEFAULT_PAGE_SIZE, ge=1, description="Page size; above 100 gives 100 (the maximum)."
+    )
 
 
 def _customer_id(request: HttpRequest) -> int:

@@ -1,6 +1,7 @@
 """Writes on orders: placement, lifecycle, fulfilment."""
 
 from apps.orders.services.lifecycle import (
+    REFUNDABLE_ORDER_STATUSES,
     order_cancel,
     order_expire,
     order_line_fulfil,
@@ -11,6 +12,7 @@ from apps.orders.services.lifecycle import (
 from apps.orders.services.placement import OrderItem, order_create
 
 __all__ = [
+    "REFUNDABLE_ORDER_STATUSES",
     "OrderItem",
     "order_cancel",
     "order_create",

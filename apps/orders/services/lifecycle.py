@@ -20,6 +20,11 @@ from apps.vendors.models import Store
 
 logger = structlog.get_logger(__name__)
 
+# A full refund ends a paid order, shipped or not.
+REFUNDABLE_ORDER_STATUSES = frozenset(
+    {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED}
+)
+
 
 def _locked(order_id: int, *, customer_id: int | None = None) -> Order:
     orders = Order.objects.select_for_update().filter(pk=order_id)
@@ -117,14 +122,21 @@ def order_line_fulfil(*, line_id: int, store: Store | None) -> OrderLine:
         raise NotFound("Order line not found.", code="order_line_not_found")
     order = _locked(line.order_id)
     line = OrderLine.objects.select_for_update().get(pk=line.pk)
+    # The line's own state first: once its last line ships the order is no longer
+    # "paid", and a repeated request must hear that the line is done, not that the
+    # order was never paid.
+    if line.fulfilled_at is not None:
+        raise Conflict(
+            "This line is already fulfilled.",
+            code="line_already_fulfilled",
+            details={"fulfilled_at": line.fulfilled_at.isoformat()},
+        )
     if order.status != OrderStatus.PAID:
         raise Conflict(
             "Only lines of paid orders can be fulfilled.",
             code="order_not_paid",
             details={"order_status": order.status},
         )
-    if line.fulfilled_at is not None:
-        raise Conflict("This line is already fulfilled.", code="line_already_fulfilled")
     now = timezone.now()
     line.fulfilled_at = now
     line.save(update_fields=["fulfilled_at"])
@@ -136,10 +148,22 @@ def order_line_fulfil(*, line_id: int, store: Store | None) -> OrderLine:
 
 @transaction.atomic
 def order_mark_refunded(*, order_id: int) -> Order:
-    """A paid order's payment was refunded in full. Sold stock stays sold (goods come
-    back, if at all, through a stock adjustment). Raises ``NotFound``, ``Conflict``."""
+    """A paid (fulfilled, delivered) order's payment was refunded in full. Sold stock
+    stays sold (goods come back, if at all, through a stock adjustment). Raises
+    ``NotFound``, ``Conflict``."""
     order = _locked(order_id)
+    if order.status not in REFUNDABLE_ORDER_STATUSES:
+        raise Conflict(
+            f"An order that is {order.get_status_display().lower()} cannot become refunded.",
+            code="illegal_transition",
+            details={"order_status": order.status, "requested": str(OrderStatus.REFUNDED)},
+        )
+    # Money given back in full ends the order whatever happened to the goods: a shipped
+    # or delivered order that was refunded is "refunded", not "fulfilled".
     now = timezone.now()
-    _move(order, OrderStatus.REFUNDED, now, refunded_at=now)
+    order.status = OrderStatus.REFUNDED
+    order.refunded_at = now
+    order.save(update_fields=["status", "refunded_at", "updated_at"])
+    logger.info("order.status_changed", order_id=order.pk, status=str(OrderStatus.REFUNDED))
     publish(OrderRefunded(order_id=order.pk))
     return order

@@ -259,6 +259,19 @@ def test_a_line_cannot_be_fulfilled_twice() -> None:
     assert line_a.fulfilled_at == parse_datetime(fulfilled_at)
 
 
+def test_fulfilling_a_line_of_a_fulfilled_order_again_says_the_line_is_done() -> None:
+    order, line_a, line_b = _shared_order()
+    assert _client(line_a.store.owner).post(_fulfil_url(line_a.pk)).status_code == 200
+    assert _client(line_b.store.owner).post(_fulfil_url(line_b.pk)).status_code == 200
+
+    again = _client(line_b.store.owner).post(_fulfil_url(line_b.pk))
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "line_already_fulfilled"
+    assert again.json()["detail"] == "This line is already fulfilled."
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.FULFILLED
+
+
 def test_an_unknown_line_is_404() -> None:
     store = StoreFactory.create()
 

@@ -197,8 +197,12 @@ def test_services_refuse_illegal_transitions_and_change_nothing(
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict) as refused:
         _ask(order, to)
 
-    # Fulfilment names its precondition (the order must be paid) rather than the move.
-    expected = "order_not_paid" if to == OrderStatus.FULFILLED else "illegal_transition"
+    # Fulfilment names its precondition rather than the move: a line shipped already, or
+    # (for an order whose lines are not shipped) an order that must be paid first.
+    expected = "illegal_transition"
+    if to == OrderStatus.FULFILLED:
+        shipped = start in {OrderStatus.FULFILLED, OrderStatus.DELIVERED}
+        expected = "line_already_fulfilled" if shipped else "order_not_paid"
     assert refused.value.code == expected
     assert _snapshot(order) == before
     assert published == []

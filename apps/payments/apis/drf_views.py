@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,7 +41,12 @@ class PaymentRefundApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={201: RefundOutputSerializer, 202: RefundOutputSerializer},
+        responses={
+            201: RefundOutputSerializer,
+            202: RefundOutputSerializer,
+            409: OpenApiResponse(description="Nothing left to refund, or `refund_pending`."),
+            502: OpenApiResponse(description="The provider refused the refund."),
+        },
         summary="Refund",
         description="201: refunded. 202: the provider gave no definite answer; the refund "
         "is `pending`, its amount stays reserved, and it is settled automatically (or "
@@ -67,7 +72,12 @@ class RefundRetryApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: RefundOutputSerializer, 202: RefundOutputSerializer},
+        responses={
+            200: RefundOutputSerializer,
+            202: RefundOutputSerializer,
+            409: OpenApiResponse(description="Not pending, in progress, or needs review."),
+            502: OpenApiResponse(description="The provider says the refund failed."),
+        },
         summary="Retry a pending refund",
         description="200: refunded. 202: still no definite answer (`pending`). 502: the "
         "provider says it failed (the amount is released). 409: not pending; a call is out "

@@ -42,13 +42,19 @@ def payment_confirm(*, payment_id: int) -> Outcome:
     (``TransientProviderError`` is worth retrying). Raises ``Payment.DoesNotExist``."""
     payment = Payment.objects.get(pk=payment_id)
     if payment.status in SETTLED:
-        return "already paid"
+        return _settled_outcome(payment)
     if payment.status == PaymentStatus.MISMATCH:
         return "mismatch"
     verification = get_provider(payment.provider).verify(
         reference=payment.reference, provider_payment_id=payment.provider_payment_id
     )
     return payment_settle(payment_id=payment.pk, verification=verification)
+
+
+def _settled_outcome(payment: Payment) -> Outcome:
+    """A payment already settled: money the order could not keep stays "flagged for
+    refund" until staff refund it — never "already paid"."""
+    return "flagged for refund" if payment.needs_refund else "already paid"
 
 
 def payment_check(*, payment_id: int) -> Outcome:
@@ -77,7 +83,7 @@ def payment_settle(*, payment_id: int, verification: Verification) -> Outcome:
     order = Order.objects.select_for_update().get(pk=payment.order_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if payment.status in SETTLED:
-        return "already paid"
+        return _settled_outcome(payment)
     if verification.state == "pending":
         return "pending"
     if verification.state == "failed":

@@ -35,8 +35,7 @@ from django.utils import timezone
 from apps.authentication.models import User
 from apps.common.errors import Conflict, NotFound, ValidationFailed
 from apps.common.events import publish
-from apps.orders.models import OrderStatus
-from apps.orders.services import order_mark_refunded
+from apps.orders.services import REFUNDABLE_ORDER_STATUSES, order_mark_refunded
 from apps.payments.events import PaymentRefunded
 from apps.payments.exceptions import ProviderRefused, RefundInProgress
 from apps.payments.models import Payment, PaymentStatus, Refund, RefundStatus
@@ -234,7 +233,7 @@ def _succeed(refund: Refund, result: RefundResult) -> None:
         if full:
             payment.needs_refund = False
         payment.save(update_fields=["status", "needs_refund", "updated_at"])
-        if full and payment.order.status == OrderStatus.PAID:
+        if full and payment.order.status in REFUNDABLE_ORDER_STATUSES:
             order_mark_refunded(order_id=payment.order_id)
         publish(PaymentRefunded(payment_id=payment.pk, refund_id=refund.pk, full=full))
     logger.info(

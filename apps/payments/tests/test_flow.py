@@ -19,7 +19,7 @@ from apps.authentication.services import ClientInfo, session_start
 from apps.common.models import FailedTask
 from apps.inventory.models import Stock, StockMovement
 from apps.orders.models import Order, OrderStatus
-from apps.orders.services import order_cancel
+from apps.orders.services import order_cancel, order_line_fulfil
 from apps.orders.tests.factories import make_variant, place_order
 from apps.payments.models import Payment, PaymentStatus, WebhookEvent
 from apps.payments.services import payment_confirm
@@ -45,6 +45,9 @@ class Shopper:
         self.token = session_start(user=self.user, client=ClientInfo()).access
         self.client = Client()
         self.capture = capture
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, HTTP_AUTHORIZATION=f"Bearer {self.token}")
 
     def post(self, path: str, body: Any = None) -> Any:
         with self.capture(execute=True):
@@ -319,6 +322,16 @@ def test_money_for_a_cancelled_order_is_flagged_for_refund(
     assert payment.status == PaymentStatus.SUCCEEDED
     assert payment.needs_refund and payment.needs_refund_reason == "order_expired"
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+    # The customer sees it: verify and the order say the money is being refunded.
+    check = shopper.post(f"/api/v2/orders/{order.pk}/payments/{started['id']}/verify/")
+    assert check.status_code == 200, check.content
+    assert check.json()["outcome"] == "flagged for refund"
+    assert check.json()["payment"]["needs_refund"] is True
+    detail = shopper.get(f"/api/v2/orders/{order.pk}/").json()
+    assert detail["status"] == "cancelled" and detail["needs_refund"] is True
+    assert detail["payments"][0]["needs_refund"] is True
+    listed = shopper.get("/api/v2/orders/").json()["items"][0]
+    assert listed["id"] == order.pk and listed["needs_refund"] is True
 
 
 def test_client_verify_then_webhook_pays_once(
@@ -363,6 +376,25 @@ def _pay(payment_sandbox: SandboxServer, shopper: Shopper, order: Order, provide
     with shopper.capture(execute=True):
         process_order_payment.enqueue(payment_id=started["id"])
     return int(started["id"])
+
+
+def test_a_full_refund_of_a_fulfilled_order_makes_it_refunded(
+    payment_sandbox: SandboxServer, shopper: Shopper, order: Order
+) -> None:
+    payment_id = _pay(payment_sandbox, shopper, order, "stripe")
+    for line in order.lines.all():
+        order_line_fulfil(line_id=line.pk, store=None)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.FULFILLED
+    staff = bearer_client(StaffFactory.create())
+
+    with shopper.capture(execute=True):
+        refund = staff.post(
+            f"/api/v1/payments/{payment_id}/refunds/", {}, content_type="application/json"
+        )
+
+    assert refund.status_code == 201, refund.content
+    assert refund.json()["order_status"] == "refunded"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
