@@ -113,10 +113,8 @@ class HttpError(Exception):
 
 
 def iso(value: datetime) -> str:
-    """A datetime as the app writes it (Django's JSON encoder): milliseconds, ``Z``."""
+    """A datetime as the app writes it (RFC 3339): microseconds when not zero, ``Z``."""
     text = value.isoformat()
-    if value.microsecond:
-        text = text[:23] + text[26:]
     if text.endswith("+00:00"):
         text = text[:-6] + "Z"
     return text
@@ -248,10 +246,13 @@ def order_json(
                 "amount": money(pay[At.PAY["amount"]]),
                 "currency": pay[At.PAY["currency"]],
                 "status": pay[At.PAY["status"]],
+                "refunded_amount": money(pay[At.PAY["refunded_amount"]]),
+                "needs_refund": pay[At.PAY["needs_refund"]],
                 "created_at": iso(pay[At.PAY["created_at"]]),
             }
             for pay in payments
         ],
+        "needs_refund": any(pay[At.PAY["needs_refund"]] for pay in payments),
     }
 
 

@@ -94,8 +94,11 @@ LINE_COLUMNS = _aliased(
 )  # fmt: skip
 PAYMENT_COLUMNS = _aliased(
     "payments_payment",
-    ("id", "provider", "reference", "amount", "currency", "status", "created_at"),
-)
+    (
+        "id", "provider", "reference", "amount", "currency", "status", "refunded_amount",
+        "needs_refund", "created_at",
+    ),
+)  # fmt: skip
 
 # --- the model rows of order placement (the ORM's full column lists) ----------------------
 
@@ -214,7 +217,7 @@ ORDER_LINES = (
 )
 ORDER_PAYMENTS = (
     f'SELECT {_select(PAYMENT_COLUMNS)} FROM "payments_payment" '
-    'WHERE "payments_payment"."order_id" = $1 ORDER BY 7 DESC, 1 DESC'
+    'WHERE "payments_payment"."order_id" = $1 ORDER BY 9 DESC, 1 DESC'
 )
 
 # --- order placement (apps/orders/services/placement.py, apps/inventory/services.py) -----
