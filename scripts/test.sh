@@ -59,7 +59,8 @@ fi
 step "branch coverage (least-covered modules first; HTML: var/coverage/html/index.html)"
 $BIN/coverage combine --quiet 2>/dev/null || true
 $BIN/coverage html --quiet --fail-under=0
-$BIN/coverage report --fail-under=0 | head -n 25
+$BIN/coverage report --fail-under=0 > var/coverage/report.txt
+head -n 25 var/coverage/report.txt
 TOTAL=$($BIN/coverage report --format=total --fail-under=0)
 if [ "$BOTH_PASSES" = true ]; then
     echo "branch coverage, both passes combined: $TOTAL %"
