@@ -217,7 +217,7 @@ def test_the_clients_keep_the_primary_they_know_while_no_sentinel_answers(
     elapsed = time.monotonic() - started
 
     assert (count, cached) == (2, 1)
-    assert elapsed < 0.5, f"{elapsed:.2f} s: the lookup must not retry each Sentinel"
+    assert elapsed < 1.5, f"{elapsed:.2f} s: the lookup must not retry each Sentinel"
 
 
 # --- the task backend -----------------------------------------------------------------------

@@ -342,13 +342,13 @@ def test_rate_limiting_is_transient(payment_sandbox: SandboxServer, name: str) -
 def test_a_timeout_is_transient(payment_sandbox: SandboxServer, settings: Any, name: str) -> None:
     started = start(name)
     settings.PAYMENT_HTTP_TIMEOUT = 0.2
-    payment_sandbox.set_behaviour(started.reference, "timeout", times=1, delay=0.5)
+    payment_sandbox.set_behaviour(started.reference, "timeout", times=1, delay=3)
 
     began = time.monotonic()
     with pytest.raises(TransientProviderError):
         started.verify()
 
-    assert time.monotonic() - began < 0.45
+    assert time.monotonic() - began < 2, "the client waited for the slow answer"
     assert started.verify().state == "pending"
 
 
