@@ -69,9 +69,23 @@ class Order(BaseModel):
         return self.order_number
 
 
+class VendorNetField(models.DecimalField[Decimal, Decimal]):
+    """``line_total - commission_amount``, set every time the line is written — by
+    ``save()`` and by ``bulk_create()`` alike (both call ``pre_save``, as for
+    ``auto_now``). A stored column rather than a database-generated one: Django's checks
+    of generated columns need a live database, which ``manage.py check`` must not."""
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Decimal:
+        value: Decimal = model_instance.line_total - model_instance.commission_amount  # type: ignore[attr-defined]
+        setattr(model_instance, self.attname, value)
+        return value
+
+
 class OrderLine(models.Model):
     """One variant bought: names and prices are copied, so later catalogue edits do not
-    rewrite history. ``store`` lets a vendor see exactly their lines."""
+    rewrite history. ``store`` lets a vendor see exactly their lines. The commission is
+    copied too (rate and amount, at placement): later rate changes never alter a line
+    sold, and ``commission_amount + vendor_net == line_total`` by construction."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey(
@@ -86,11 +100,35 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     line_total = models.DecimalField(max_digits=12, decimal_places=2)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    commission_rate = models.DecimalField(
+        "commission rate (%)",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="The rate that applied when the line was sold (apps.payouts.commission).",
+    )
+    commission_amount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="The marketplace's part of the line total, in the order's currency.",
+    )
+    vendor_net = VendorNetField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="The store's part of the line total (line total - commission).",
+    )
 
     class Meta:
         ordering: ClassVar = ["id"]
         indexes: ClassVar = [models.Index(fields=["store", "-id"], name="orderline_store_idx")]
         constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(commission_rate__gte=0, commission_rate__lte=100)
+                & Q(commission_amount__gte=0, commission_amount__lte=F("line_total")),
+                name="orderline_commission_within_total",
+            ),
             models.CheckConstraint(
                 condition=Q(quantity__gte=1, quantity__lte=1000), name="orderline_quantity_range"
             ),

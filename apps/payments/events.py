@@ -24,3 +24,14 @@ class PaymentConfirmationRequested(Event):
     name = "payments.confirmation_requested"
     payment_id: int
     source: str
+
+
+class TransferEventReceived(Event):
+    """A provider's verified webhook about a transfer (a vendor payout), stored once. It
+    names the transfer only: whoever settles the payout asks the provider how it stands."""
+
+    name = "payments.transfer_event_received"
+    provider: str
+    reference: str
+    transfer_id: str
+    kind: str

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.payments",
     "apps.analytics",
+    "apps.payouts",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,9 @@ MODES = (
     "refund_timeout",
     "refund_dropped",
     "refund_failed",
+    "transfer_failed",
+    "transfer_fails_later",
+    "transfer_held",
 )
 # Modes that act on a refund the sandbox has just recorded.
 REFUND_ANSWER_MODES = frozenset({"refund_timeout", "refund_dropped"})

@@ -42,6 +42,7 @@ from tools.sandbox.common import (
 from tools.sandbox.paystack import PaystackAPI
 from tools.sandbox.square import SquareAPI
 from tools.sandbox.stripe import StripeAPI
+from tools.sandbox.transfers import TransferDesk
 
 logger = logging.getLogger("tools.sandbox")
 
@@ -100,6 +101,7 @@ class Sandbox:
             "stripe": StripeAPI(self),
             "square": SquareAPI(self),
         }
+        self.transfers = TransferDesk(self)
         self._routes = self._build_routes()
 
     # ---------------------------------------------------------------- control surface
@@ -111,6 +113,7 @@ class Sandbox:
             self._behaviours.clear()
             self._idempotency.clear()
             self._webhooks.clear()
+        self.transfers.reset()
 
     def set_behaviour(
         self,
@@ -298,6 +301,12 @@ class Sandbox:
             self._idempotency[(provider, key)] = (fingerprint, reply)
             return reply
 
+    def take_mode(self, ids: Iterable[str], modes: AbstractSet[str]) -> str | None:
+        """Use up one behaviour in ``modes`` matching ``ids`` (or ``*``); its mode."""
+        with self.lock:
+            behaviour = self._take(ids, modes)
+        return behaviour.mode if behaviour is not None else None
+
     def reported(self, txn: Txn) -> tuple[int, str]:
         """The amount and currency the provider reports, after any mismatch behaviour."""
         amount, currency = txn.amount, txn.currency
@@ -461,10 +470,16 @@ class Sandbox:
             for method, pattern, handler in api.routes()
         ]
         table += [
+            (method, f"/{name}{pattern}", name, handler)
+            for name, method, pattern, handler in self.transfers.routes()
+        ]
+        table += [
             ("GET", r"/pay/(?P<provider>[a-z]+)/(?P<id>[^/]+)", None, self._page),
             ("POST", r"/pay/(?P<provider>[a-z]+)/(?P<id>[^/]+)", None, self._page_submit),
             ("POST", r"/_sandbox/pay", None, self._control_pay),
             ("POST", r"/_sandbox/behaviour", None, self._control_behaviour),
+            ("POST", r"/_sandbox/transfer", None, self._control_transfer),
+            ("GET", r"/_sandbox/transfers", None, self._control_transfers),
             ("GET", r"/_sandbox/state", None, lambda *_: json_reply(200, self.state())),
             ("POST", r"/_sandbox/reset", None, self._control_reset),
             ("GET", r"/", None, self._index_page),
@@ -523,6 +538,22 @@ class Sandbox:
         )
         return json_reply(200, result)
 
+    def _control_transfer(
+        self, params: dict[str, str], headers: Mapping[str, str], body: bytes, base: str
+    ) -> Reply:
+        payload = json_body(body)
+        result = self.transfers.settle(
+            str(payload.get("provider") or ""),
+            str(payload.get("id") or ""),
+            str(payload.get("outcome") or "success"),
+        )
+        return json_reply(200, result)
+
+    def _control_transfers(
+        self, params: dict[str, str], headers: Mapping[str, str], body: bytes, base: str
+    ) -> Reply:
+        return json_reply(200, self.transfers.state())
+
     def _control_reset(
         self, params: dict[str, str], headers: Mapping[str, str], body: bytes, base: str
     ) -> Reply:
@@ -547,6 +578,12 @@ class Sandbox:
                         "delay": "seconds (timeout, refund_timeout)",
                         "status": "5xx or 429 (error_5xx)",
                     },
+                    "POST /_sandbox/transfer": {
+                        "provider": "paystack|stripe",
+                        "id": "reference | provider id",
+                        "outcome": "success|failed|reversed",
+                    },
+                    "GET /_sandbox/transfers": {},
                     "GET /_sandbox/state": {},
                     "POST /_sandbox/reset": {},
                 },

@@ -8,7 +8,7 @@ the providers:
     /stripe/v1/...           like https://api.stripe.com/v1/...
     /square/v2/...           like https://connect.squareup.com/v2/...
     /pay/{provider}/{id}     the hosted payment page (Pay / Decline)
-    /_sandbox/...            control: pay, behaviour, state, reset
+    /_sandbox/...            control: pay, behaviour, transfer, state, reset
 
 Finishing a payment changes the provider-side state, then sends the provider's signed
 webhook to ``{deliver_to}/api/v2/webhooks/{provider}/``. Standard library only, so it
@@ -166,6 +166,14 @@ class SandboxServer:
 
     def reset(self) -> None:
         self.sandbox.reset()
+
+    def settle_transfer(self, provider: str, ident: str, outcome: str = "success") -> JSON:
+        """Settle (``success``, ``failed``) or reverse a transfer and send its webhook."""
+        return self.sandbox.transfers.settle(provider, ident, outcome)
+
+    def transfers(self) -> JSON:
+        """Recipients, connected accounts and transfers so far."""
+        return self.sandbox.transfers.state()
 
     def state(self) -> JSON:
         return self.sandbox.state()

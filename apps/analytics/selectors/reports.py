@@ -26,6 +26,8 @@ CSV_HEADER = (
     "gross_revenue",
     "refunds",
     "net_revenue",
+    "commission",
+    "vendor_net",
 )
 
 
@@ -133,6 +135,9 @@ def sales_report_csv_rows(*, report: SalesReport) -> list[tuple[str, ...]]:
             point["gross_revenue"],
             point["refunds"],
             point["net_revenue"],
+            # Reports computed before these columns existed have none.
+            point.get("commission", ""),
+            point.get("vendor_net", ""),
         )
         for sales in report.result["sales"]
         for point in sales["series"]

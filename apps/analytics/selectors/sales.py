@@ -15,6 +15,10 @@ Definitions (docs/analytics.md):
   one currency each; amounts in different currencies are never added up).
 * a store's part of an order is its lines; its part of the order's refunds is in
   proportion to its lines' share of the order total (rounded once, at the end).
+* **commission** is the marketplace's part: the commission copied onto the lines when the
+  order was placed, less the same share of it as the order's refunded share (a refund
+  gives back its part of the commission, as in the vendor ledger); **vendor net** =
+  net revenue - commission. Both rounded once, at the end.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Func,
     Max,
     Min,
     OuterRef,
@@ -106,12 +111,49 @@ def line_refund_share() -> ExpressionWrapper:
     )
 
 
+class _Dividend(Func):
+    """A dividend that divides exactly. SQLite stores a decimal with nothing after the
+    point as an integer and divides integers as integers (25 * 25 / 250 is 2 there):
+    make it real on SQLite; PostgreSQL's numeric needs nothing."""
+
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: Any = None,
+        template: Any = None,
+        arg_joiner: Any = None,
+        **extra: Any,
+    ) -> Any:
+        return compiler.compile(self.source_expressions[0])
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CAST({sql} AS REAL)", params
+
+
+def line_commission_kept() -> ExpressionWrapper:
+    """A line's commission less the share of it the order's refunds gave back."""
+    given_back = _Dividend(F("commission_amount") * order_refunded("order__"), output_field=SHARE)
+    return ExpressionWrapper(
+        F("commission_amount") - given_back / F("order__total_amount"), output_field=SHARE
+    )
+
+
+def _commission_kept(commission: Subquery) -> ExpressionWrapper:
+    """On an order query: ``commission`` (its lines' or a store's lines') less the
+    order's refunded share of it."""
+    given_back = _Dividend(commission * order_refunded(), output_field=SHARE)
+    return ExpressionWrapper(commission - given_back / F("total_amount"), output_field=SHARE)
+
+
 def _lines_of_order(field: str, store_id: int | None) -> Subquery:
     lines = OrderLine.objects.filter(order_id=OuterRef("pk"))
     if store_id is not None:
         lines = lines.filter(store_id=store_id)
     summed = lines.order_by().values("order_id").annotate(total=Sum(field)).values("total")
-    return Subquery(summed, output_field=TOTAL if field == "line_total" else None)
+    money_field = field in {"line_total", "commission_amount"}
+    return Subquery(summed, output_field=TOTAL if money_field else None)
 
 
 # --- the two base queries ---------------------------------------------------------------
@@ -130,6 +172,7 @@ def paid_orders(scope: ReportScope) -> QuerySet[Order]:
             value=F("total_amount"),
             refunded=order_refunded(),
             units=_lines_of_order("quantity", None),
+            commission=_commission_kept(_lines_of_order("commission_amount", None)),
         )
     own_lines = OrderLine.objects.filter(order_id=OuterRef("pk"), store_id=scope.store_id)
     value = _lines_of_order("line_total", scope.store_id)
@@ -139,6 +182,7 @@ def paid_orders(scope: ReportScope) -> QuerySet[Order]:
             order_refunded() * value / F("total_amount"), output_field=SHARE
         ),
         units=_lines_of_order("quantity", scope.store_id),
+        commission=_commission_kept(_lines_of_order("commission_amount", scope.store_id)),
     )
 
 
@@ -158,6 +202,7 @@ def _money_sums() -> dict[str, Any]:
         "gross": Sum("value", output_field=TOTAL),
         "refunds": Sum("refunded", output_field=SHARE),
         "units": Sum("units"),
+        "commission": Sum("commission", output_field=SHARE),
     }
 
 
@@ -167,6 +212,7 @@ def _line_sums() -> dict[str, Any]:
         "units": Sum("quantity"),
         "gross": Sum("line_total", output_field=TOTAL),
         "refunds": Sum(line_refund_share(), output_field=SHARE),
+        "commission": Sum(line_commission_kept(), output_field=SHARE),
     }
 
 
@@ -176,12 +222,15 @@ def _line_sums() -> dict[str, Any]:
 def _amounts(row: Mapping[str, Any]) -> dict[str, Any]:
     gross = Decimal(str(row.get("gross") or 0))
     refunds = Decimal(str(row.get("refunds") or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
+    commission = Decimal(str(row.get("commission") or 0)).quantize(CENT, rounding=ROUND_HALF_UP)
     return {
         "orders": int(row.get("orders") or 0),
         "units_sold": int(row.get("units") or 0),
         "gross_revenue": money(gross),
         "refunds": money(refunds),
         "net_revenue": money(gross - refunds),
+        "commission": money(commission),
+        "vendor_net": money(gross - refunds - commission),
     }
 
 

@@ -187,9 +187,10 @@ def test_the_csv_is_the_series(
         'attachment; filename="sales-2026-01-05-to-2026-01-18-by-week.csv"'
     )
     assert response.content.decode() == (
-        "period_start,period_end,currency,orders,units_sold,gross_revenue,refunds,net_revenue\r\n"
-        "2026-01-05,2026-01-11,NGN,5,8,520.00,125.00,395.00\r\n"
-        "2026-01-12,2026-01-18,NGN,1,2,120.00,30.00,90.00\r\n"
+        "period_start,period_end,currency,orders,units_sold,gross_revenue,refunds,net_revenue,"
+        "commission,vendor_net\r\n"
+        "2026-01-05,2026-01-11,NGN,5,8,520.00,125.00,395.00,39.50,355.50\r\n"
+        "2026-01-12,2026-01-18,NGN,1,2,120.00,30.00,90.00,9.00,81.00\r\n"
     )
 
 
@@ -201,8 +202,8 @@ def test_a_daily_csv_has_a_row_for_every_day(
     rows = _client(staff).get(f"{URL}{report_id}/csv/").content.decode().splitlines()
 
     assert len(rows) == 1 + 14
-    assert rows[1] == "2026-01-05,2026-01-05,NGN,2,4,300.00,25.00,275.00"
-    assert rows[4] == "2026-01-08,2026-01-08,NGN,0,0,0.00,0.00,0.00"
+    assert rows[1] == "2026-01-05,2026-01-05,NGN,2,4,300.00,25.00,275.00,27.50,247.50"
+    assert rows[4] == "2026-01-08,2026-01-08,NGN,0,0,0.00,0.00,0.00,0.00,0.00"
 
 
 def test_the_csv_of_an_unfinished_report_is_a_conflict(history: History, staff: User) -> None:

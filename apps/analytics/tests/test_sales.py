@@ -6,6 +6,7 @@ there, zeros included; weeks start on Monday; a store's report holds only its li
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -26,12 +27,17 @@ def _only(figures: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _point(orders: int, units: int, gross: str, refunds: str, net: str) -> dict[str, Any]:
+    # Every store of the history keeps the default 10 % commission: the marketplace's
+    # part is a tenth of the net revenue (a refund gives back its share of commission).
+    commission = Decimal(net) / 10
     return {
         "orders": orders,
         "units_sold": units,
         "gross_revenue": gross,
         "refunds": refunds,
         "net_revenue": net,
+        "commission": f"{commission:.2f}",
+        "vendor_net": f"{Decimal(net) - commission:.2f}",
     }
 
 

@@ -126,8 +126,8 @@ def test_a_worker_process_computes_the_report(
     assert result["parameters"]["time_zone"] == "Africa/Lagos"
     csv = client.get(f"{asked['Location']}csv/")
     assert csv.status_code == 200
-    assert (
-        csv.content.decode().splitlines()[1] == "2026-01-05,2026-01-11,NGN,3,4,200.00,5.00,195.00"
+    assert csv.content.decode().splitlines()[1] == (
+        "2026-01-05,2026-01-11,NGN,3,4,200.00,5.00,195.00,19.50,175.50"
     )
 
 

@@ -23,6 +23,12 @@ from apps.inventory.models import Stock
 from apps.inventory.services import stock_reserve
 from apps.orders.events import OrderCreated
 from apps.orders.models import IdempotencyKey, Order, OrderLine
+from apps.payouts.commission import (
+    RULES_FLAG,
+    commission_rates,
+    commission_split,
+    rules_flag,
+)
 from apps.vendors.models import StoreStatus
 
 logger = structlog.get_logger(__name__)
@@ -102,12 +108,15 @@ def _sellable_variants(items: list[OrderItem]) -> dict[int, Variant]:
     ids = {item.variant_id for item in items}
     variants = {
         variant.pk: variant
-        for variant in Variant.objects.select_related("product__store", "colour").filter(
+        for variant in Variant.objects.select_related("product__store", "colour")
+        .filter(
             pk__in=ids,
             is_active=True,
             product__is_active=True,
             product__store__status=StoreStatus.APPROVED,
         )
+        # Whether a commission rule could apply: without one, no query for the rules.
+        .annotate(**{RULES_FLAG: rules_flag()})
     }
     missing = [
         FieldError(f"items.{index}.variant_id", "No such variant for sale.", "unavailable")
@@ -230,7 +239,8 @@ def _place(
     key_row: IdempotencyKey | None,
 ) -> Order:
     # A fixed number of queries whatever the number of lines: one read of the variants,
-    # the order, the key, the reservation (see ``stock_reserve``), one insert of the lines.
+    # the order, the key, the reservation (see ``stock_reserve``), one read of the
+    # commission rules when some may apply, one insert of the lines.
     variants = _sellable_variants(items)
     lines = []
     total = Decimal("0.00")
@@ -278,8 +288,23 @@ def _place(
         if error.code != "insufficient_stock":
             raise
         raise _insufficient(items, error.details.get("variant_ids", [])) from error
+    _snapshot_commission(lines, order.currency)
     for line in lines:
         line.order = order
     # After the reservation, so a refused order does not write its lines first.
     OrderLine.objects.bulk_create(lines)
     return order
+
+
+def _snapshot_commission(lines: list[OrderLine], currency: str) -> None:
+    """Copy the commission that applies now onto each line (rate and amount, split to the
+    minor unit: ``apps.payouts.commission``). After the reservation, so a refused order
+    does not pay for the rules' read (made only when some rule may apply)."""
+    rates = commission_rates(line.variant for line in lines)
+    for line in lines:
+        line.commission_rate = rates[line.variant.pk]
+    amounts = commission_split(
+        [(line.line_total, line.commission_rate) for line in lines], currency
+    )
+    for line, amount in zip(lines, amounts, strict=True):
+        line.commission_amount = amount

@@ -26,7 +26,8 @@ LINE_COUNTS = [1, 5, 20, 100]
 # Inside the test's transaction, so the service's own transaction is a savepoint (2).
 # Then: the variants (1), the order in its savepoint (3), the reservation in its savepoint:
 # lock the stock rows, update them, write the ledger (5), the lines (1), and the
-# order-created event into the outbox (1).
+# order-created event into the outbox (1). (With commission rules for the order's stores,
+# one more reads them: apps/payouts/tests/test_commission.py.)
 PLACEMENT_QUERIES = 13
 # An Idempotency-Key adds: expired keys dropped (1), the key inserted in its savepoint (3)
 # and pointed at the order (1).

@@ -14,7 +14,20 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 PaymentState = Literal["succeeded", "failed", "pending"]
-EventKind = Literal["payment.succeeded", "payment.failed", "refund.succeeded", "other"]
+EventKind = Literal[
+    "payment.succeeded",
+    "payment.failed",
+    "refund.succeeded",
+    "transfer.succeeded",
+    "transfer.failed",
+    "transfer.reversed",
+    "other",
+]
+TransferState = Literal["pending", "succeeded", "failed", "reversed"]
+#: The webhook kinds that concern a transfer (a payout) rather than a payment.
+TRANSFER_KINDS: frozenset[str] = frozenset(
+    {"transfer.succeeded", "transfer.failed", "transfer.reversed"}
+)
 
 
 class ProviderError(Exception):
@@ -85,6 +98,67 @@ class RefundResult:
 
     provider_refund_id: str
     state: Literal["succeeded", "pending", "failed"]
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """The provider's account of one transfer to a vendor: ``pending`` (queued: Paystack
+    settles later and says so by webhook), ``succeeded`` (the money left), ``failed``
+    (it never left) or ``reversed`` (it left and came back)."""
+
+    state: TransferState
+    transfer_id: str
+    failure_reason: str = ""
+
+
+@dataclass(frozen=True)
+class DestinationCheck:
+    """What the provider says about a payout destination (a Paystack transfer recipient,
+    a Stripe connected account): whether transfers to it can be made, the name it holds,
+    and its currency (empty when it takes any)."""
+
+    verified: bool
+    account_name: str = ""
+    currency: str = ""
+    reason: str = ""
+
+
+class TransfersUnsupported(ValueError):
+    """The provider has no API for paying third parties (Square): payouts are manual."""
+
+
+class TransferProvider(Protocol):
+    """Transfers from the marketplace's balance to a vendor (payouts)."""
+
+    name: str
+
+    def destination_check(self, *, account_code: str) -> DestinationCheck:
+        """Ask the provider about a destination. An unknown one is ``verified=False``;
+        raises ``TransientProviderError`` when the provider cannot say."""
+        ...
+
+    def transfer(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        account_code: str,
+        reason: str,
+        look_up_first: bool = False,
+    ) -> TransferResult:
+        """Send ``amount_minor`` to ``account_code`` under our ``reference``, which names
+        this transfer across every attempt: a repeat never makes a second transfer
+        (Paystack refuses a repeated reference, Stripe replays its ``Idempotency-Key``).
+        With ``look_up_first`` (an earlier attempt's outcome is unknown) the transfer is
+        looked for by reference first. Raises ``TransientProviderError`` when the outcome
+        is unknown, ``PermanentProviderError`` when the provider refused."""
+        ...
+
+    def transfer_status(self, *, reference: str, transfer_id: str) -> TransferResult | None:
+        """How the transfer made under ``reference`` stands; None when the provider has
+        none. Raises ``TransientProviderError`` when it cannot say."""
+        ...
 
 
 class PaymentProvider(Protocol):

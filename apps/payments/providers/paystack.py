@@ -1,7 +1,8 @@
 """Paystack adapter: the REST API at ``BASE_URL`` (https://api.paystack.co in production).
 
 Plain httpx rather than an SDK: Paystack publishes no official Python SDK, and the
-endpoints used here (initialize, verify, refund, list refunds) are small JSON calls.
+endpoints used here (initialize, verify, refund, list refunds; for payouts, transfer
+recipients and transfers) are small JSON calls.
 
 Ids: Paystack addresses a transaction by our ``reference`` (its numeric id is not known
 until the customer pays), so ``provider_payment_id`` is the reference. The checkout's
@@ -23,11 +24,14 @@ import httpx
 
 from apps.payments.providers.base import (
     Checkout,
+    DestinationCheck,
     EventKind,
     InvalidSignature,
     PaymentState,
     PermanentProviderError,
     RefundResult,
+    TransferResult,
+    TransferState,
     Verification,
     WebhookEvent,
 )
@@ -55,6 +59,18 @@ _REFUND_STATES: dict[str, Literal["succeeded", "failed"]] = {
 _EVENT_KINDS: dict[str, EventKind] = {
     "charge.success": "payment.succeeded",
     "refund.processed": "refund.succeeded",
+    "transfer.success": "transfer.succeeded",
+    "transfer.failed": "transfer.failed",
+    "transfer.reversed": "transfer.reversed",
+}
+# A transfer is "pending", "received", "queued" or "otp" (waiting for an OTP the account
+# should not ask for: automated transfers need OTP disabled) until it is decided.
+_TRANSFER_STATES: dict[str, TransferState] = {
+    "success": "succeeded",
+    "failed": "failed",
+    "abandoned": "failed",
+    "rejected": "failed",
+    "reversed": "reversed",
 }
 
 
@@ -189,6 +205,80 @@ class PaystackProvider:
                 return _refund_result(refund)
         return None
 
+    def destination_check(self, *, account_code: str) -> DestinationCheck:
+        """``GET /transferrecipient/{code}``: a recipient Paystack knows and keeps active
+        is verified; its currency is the only one it can be paid in."""
+        try:
+            data = self._call("GET", f"/transferrecipient/{quote(account_code, safe='')}")
+        except PermanentProviderError as error:
+            if error.status_code in (400, 404):
+                return DestinationCheck(verified=False, reason="Paystack has no such recipient")
+            raise
+        details = _object(data, "details")
+        active = data.get("active") is not False and not data.get("is_deleted")
+        return DestinationCheck(
+            verified=bool(active) and data.get("recipient_code") == account_code,
+            account_name=str(details.get("account_name") or data.get("name") or ""),
+            currency=str(data.get("currency") or "").upper(),
+            reason="" if active else "the recipient is not active",
+        )
+
+    def transfer(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        account_code: str,
+        reason: str,
+        look_up_first: bool = False,
+    ) -> TransferResult:
+        """``POST /transfer`` from the balance, with our ``reference``. Paystack refuses
+        a reference it has seen ("Duplicate Transfer Reference"): that answer, like
+        ``look_up_first``, makes the adapter adopt the transfer ``GET
+        /transfer/verify/{reference}`` reports instead of making another."""
+        if look_up_first:
+            found = self.transfer_status(reference=reference, transfer_id="")
+            if found is not None:
+                return found
+        try:
+            data = self._call(
+                "POST",
+                "/transfer",
+                json={
+                    "source": "balance",
+                    "amount": amount_minor,
+                    "currency": currency.upper(),
+                    "recipient": account_code,
+                    "reason": reason[:100],
+                    "reference": reference,
+                },
+            )
+        except PermanentProviderError as error:
+            if "duplicate" in str(error).lower():
+                found = self.transfer_status(reference=reference, transfer_id="")
+                if found is not None:
+                    return found
+                raise unknown_outcome("Paystack", error) from error
+            if error.status_code is not None and 400 <= error.status_code < 500:
+                raise
+            raise unknown_outcome("Paystack", error) from error
+        return _transfer_result(data)
+
+    def transfer_status(self, *, reference: str, transfer_id: str) -> TransferResult | None:
+        """``GET /transfer/verify/{reference}``; None when Paystack has no such transfer."""
+        try:
+            data = self._call("GET", f"/transfer/verify/{quote(reference, safe='')}")
+        except PermanentProviderError as error:
+            if error.status_code in (400, 404):
+                return None
+            raise unknown_outcome("Paystack", error) from error
+        if data.get("reference") != reference:
+            raise unknown_outcome(
+                "Paystack", PermanentProviderError("answered for another transfer")
+            )
+        return _transfer_result(data)
+
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check ``x-paystack-signature`` (hex HMAC-SHA512 of the raw body with the secret
         key), then parse. Paystack events carry no id of their own: see
@@ -248,6 +338,18 @@ def _refund_result(data: Mapping[str, Any]) -> RefundResult:
     return RefundResult(
         provider_refund_id=str(refund_id),
         state=_REFUND_STATES.get(str(data.get("status")), "pending"),
+    )
+
+
+def _transfer_result(data: Mapping[str, Any]) -> TransferResult:
+    status = str(data.get("status") or "")
+    state = _TRANSFER_STATES.get(status, "pending")
+    return TransferResult(
+        state=state,
+        transfer_id=str(data.get("transfer_code") or data.get("id") or ""),
+        failure_reason=str(data.get("failures") or f"transfer {status}")[:255]
+        if state in {"failed", "reversed"}
+        else "",
     )
 
 

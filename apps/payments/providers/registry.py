@@ -18,7 +18,7 @@ import httpx
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.payments.providers.base import PaymentProvider
+from apps.payments.providers.base import PaymentProvider, TransferProvider, TransfersUnsupported
 from apps.payments.providers.paystack import PaystackProvider
 from apps.payments.providers.square import SquareProvider
 from apps.payments.providers.stripe import StripeProvider
@@ -102,6 +102,22 @@ def get_provider(name: str) -> PaymentProvider:
                     f"PAYMENT_PROVIDERS[{name!r}] is incomplete: {exc}"
                 ) from exc
             _cache[key] = provider
+    return provider
+
+
+#: Providers whose public API pays third parties (payouts); Square has none.
+TRANSFER_PROVIDER_NAMES = ("paystack", "stripe")
+
+
+def get_transfer_provider(name: str) -> TransferProvider:
+    """The adapter for ``name`` as a payout channel. Raises ``TransfersUnsupported`` (a
+    ``ValueError``) for Square, whose public API has no payouts to third parties, and
+    what ``get_provider`` raises otherwise."""
+    if name not in TRANSFER_PROVIDER_NAMES:
+        raise TransfersUnsupported(f"{name!r} cannot pay vendors through its API")
+    provider = get_provider(name)
+    if not isinstance(provider, PaystackProvider | StripeProvider):  # pragma: no cover
+        raise TransfersUnsupported(f"{name!r} adapter has no transfers")
     return provider
 
 

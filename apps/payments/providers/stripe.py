@@ -26,11 +26,13 @@ import httpx
 
 from apps.payments.providers.base import (
     Checkout,
+    DestinationCheck,
     EventKind,
     InvalidSignature,
     PaymentState,
     PermanentProviderError,
     RefundResult,
+    TransferResult,
     Verification,
     WebhookEvent,
 )
@@ -180,6 +182,89 @@ class StripeProvider:
             raise unknown_outcome("Stripe", error) from error
         return result
 
+    def destination_check(self, *, account_code: str) -> DestinationCheck:
+        """``GET /v1/accounts/{id}`` (Connect): verified once the connected account's
+        ``transfers`` capability is ``active``. A transfer may be in any currency the
+        platform holds, so no currency is fixed."""
+        try:
+            account = self._call("GET", f"/v1/accounts/{quote(account_code, safe='')}")
+        except PermanentProviderError as error:
+            if error.status_code in (400, 403, 404):
+                return DestinationCheck(verified=False, reason="Stripe has no such account")
+            raise
+        capability = _object(account, "capabilities").get("transfers")
+        profile = _object(account, "business_profile")
+        return DestinationCheck(
+            verified=account.get("id") == account_code and capability == "active",
+            account_name=str(profile.get("name") or account.get("email") or ""),
+            reason="" if capability == "active" else f"transfers capability is {capability}",
+        )
+
+    def transfer(
+        self,
+        *,
+        reference: str,
+        amount_minor: int,
+        currency: str,
+        account_code: str,
+        reason: str,
+        look_up_first: bool = False,
+    ) -> TransferResult:
+        """``POST /v1/transfers`` to the connected account under ``Idempotency-Key:
+        transfer-{reference}`` and ``transfer_group`` = our reference: Stripe replays a
+        repeat for at least 24 hours, and ``look_up_first`` finds the transfer by its
+        group after that. A transfer Stripe made has moved the money (``succeeded``)."""
+        if look_up_first:
+            found = self.transfer_status(reference=reference, transfer_id="")
+            if found is not None:
+                return found
+        try:
+            transfer = self._call(
+                "POST",
+                "/v1/transfers",
+                data={
+                    "amount": str(amount_minor),
+                    "currency": currency.lower(),
+                    "destination": account_code,
+                    "transfer_group": reference,
+                    "description": reason[:100],
+                    "metadata[reference]": reference,
+                },
+                headers={"Idempotency-Key": f"transfer-{reference}"},
+            )
+        except PermanentProviderError as error:
+            if _refused(error):
+                raise
+            raise unknown_outcome("Stripe", error) from error
+        return _transfer_result(transfer)
+
+    def transfer_status(self, *, reference: str, transfer_id: str) -> TransferResult | None:
+        """The transfer by id (``GET /v1/transfers/{id}``), or by its group (``GET
+        /v1/transfers?transfer_group=``) when the id is not known; None when none."""
+        try:
+            if transfer_id:
+                found = self._call("GET", f"/v1/transfers/{quote(transfer_id, safe='')}")
+            else:
+                listing = self._call(
+                    "GET", "/v1/transfers", params={"transfer_group": reference, "limit": 10}
+                )
+                items = listing.get("data")
+                matches = [
+                    item
+                    for item in (items if isinstance(items, list) else [])
+                    if isinstance(item, dict) and item.get("transfer_group") == reference
+                ]
+                if not matches:
+                    return None
+                found = matches[0]
+        except PermanentProviderError as error:
+            if error.status_code == 404:
+                return None
+            raise unknown_outcome("Stripe", error) from error
+        if _object(found, "metadata").get("reference") not in (None, reference):
+            raise unknown_outcome("Stripe", PermanentProviderError("transfer of another payout"))
+        return _transfer_result(found)
+
     def parse_webhook(self, *, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Check ``Stripe-Signature`` (``t=…,v1=…``; any of several ``v1`` may match, the
         HMAC-SHA256 of ``"{t}.{body}"``) and that ``t`` is within 300 s of now either way,
@@ -202,6 +287,12 @@ class StripeProvider:
             kind_raw in {"refund.created", "refund.updated"} and obj.get("status") == "succeeded"
         ):
             kind = "refund.succeeded"
+        elif kind_raw == "transfer.created":
+            kind = "transfer.succeeded"
+        elif kind_raw == "transfer.reversed" or (
+            kind_raw == "transfer.updated" and obj.get("reversed") is True
+        ):
+            kind = "transfer.reversed"
         if obj.get("object") in {"charge", "refund"}:
             payment_id = obj.get("payment_intent")
         reference = metadata.get("reference")
@@ -245,6 +336,17 @@ class StripeProvider:
             error_code=_error_code,
             **kwargs,
         )
+
+
+def _transfer_result(transfer: dict[str, Any]) -> TransferResult:
+    """A Stripe transfer has moved the money once it exists; ``reversed`` is set once all
+    of it was taken back (a part reversal leaves it ``succeeded``)."""
+    reversed_ = transfer.get("reversed") is True
+    return TransferResult(
+        state="reversed" if reversed_ else "succeeded",
+        transfer_id=_text(transfer, "id"),
+        failure_reason="reversed" if reversed_ else "",
+    )
 
 
 def _error_message(body: dict[str, Any]) -> str | None:

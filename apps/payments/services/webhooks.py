@@ -12,10 +12,10 @@ from django.db.models import Q
 
 from apps.common.errors import NotFound, ValidationFailed
 from apps.common.events import publish
-from apps.payments.events import PaymentConfirmationRequested
+from apps.payments.events import PaymentConfirmationRequested, TransferEventReceived
 from apps.payments.exceptions import InvalidWebhookSignature
 from apps.payments.models import Payment, Provider, WebhookEvent
-from apps.payments.providers.base import InvalidSignature
+from apps.payments.providers.base import TRANSFER_KINDS, InvalidSignature
 from apps.payments.providers.base import WebhookEvent as ProviderEvent
 from apps.payments.providers.registry import get_provider
 
@@ -81,6 +81,16 @@ def webhook_receive(*, provider: str, headers: Mapping[str, str], body: bytes) -
             )
             if payment is not None and event.kind in CONFIRMING_KINDS:
                 publish(PaymentConfirmationRequested(payment_id=payment.pk, source="webhook"))
+            if event.kind in TRANSFER_KINDS and event.reference:
+                # A payout's transfer: the payouts app settles it (apps.payouts.handlers).
+                publish(
+                    TransferEventReceived(
+                        provider=provider,
+                        reference=event.reference[:64],
+                        transfer_id=(event.provider_payment_id or "")[:128],
+                        kind=event.kind,
+                    )
+                )
     except IntegrityError:
         logger.info("webhook.duplicate", provider=provider, event_id=event.event_id)
         return WebhookReceipt(event.event_id, True, payment.pk if payment else None)

@@ -1,0 +1,1 @@
+"""Vendor money: commissions, the vendor ledger, holdback, payouts and statements."""
