@@ -60,6 +60,14 @@ class Env(BaseSettings):
     MARKETPLACE_COMMISSION_RATE: Decimal = Field(default=Decimal("10.00"), ge=0, le=100)
     PAYOUT_HOLD_DAYS: int = Field(default=7, ge=0, le=365)
     PAYOUT_MINIMUMS: str = "NGN:5000.00,GHS:50.00,KES:1000.00,ZAR:100.00,*:20.00"
+    # Fulfilment (docs/fulfilment.md).
+    SHIPMENT_AUTO_DELIVERY_DAYS: int = Field(default=14, ge=1, le=120)
+    UNSHIPPED_DIGEST_HOURS: int = Field(default=48, ge=1, le=24 * 30)
+    MARKETPLACE_COUNTRY: str = Field(default="NG", pattern=r"^[A-Z]{2}$")
+    # Returns (docs/returns.md).
+    RETURN_WINDOW_DAYS: int = Field(default=14, ge=0, le=365)
+    RETURN_ESCALATE_DAYS: int = Field(default=3, ge=1, le=60)
+    RETURN_SHIP_BACK_DAYS: int = Field(default=21, ge=1, le=120)
     PAYMENT_PROVIDERS: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["paystack", "stripe", "square"]
     )

@@ -5,7 +5,9 @@ from typing import Any
 from ninja import NinjaAPI, Swagger
 from ninja.constants import NOT_SET
 from ninja.openapi.schema import OpenAPISchema
+from ninja.operation import Operation
 
+from apps.addresses.apis.ninja_router import router as addresses_router
 from apps.authentication.apis.ninja_router import router as accounts_router
 from apps.catalog.apis.ninja_router import router as catalog_router
 from apps.common.apis.json_response import ApiJSONRenderer
@@ -16,11 +18,20 @@ from apps.common.apis.openapi import document_problems, operations
 from apps.common.apis.throttles import NinjaRateThrottle
 from apps.orders.apis.ninja_router import router as orders_router
 from apps.payments.apis.ninja_router import router as payments_router
+from apps.returns.apis.ninja_router import router as returns_router
+from apps.shipping.apis.ninja_router import router as shipping_router
 
 
 class ProblemDocumentedAPI(NinjaAPI):
     """Ninja, with every error response documented as ``application/problem+json`` and
-    the errors every operation can answer (``apps.common.apis.openapi``)."""
+    the errors every operation can answer (``apps.common.apis.openapi``).
+
+    Operation ids are short and stable — the endpoint function's name, or the
+    ``operation_id`` an operation declares (``order_create``) — not Ninja's module-path
+    default: generated clients turn them into function names."""
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        return str(operation.view_func.__name__)
 
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
@@ -28,7 +39,7 @@ class ProblemDocumentedAPI(NinjaAPI):
         document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         # An operation declared with ``throttle=[]`` opts out of the API's default limit.
         unthrottled_ids = {
-            self.get_openapi_operation_id(operation)
+            operation.operation_id or self.get_openapi_operation_id(operation)
             for _prefix, router in self._routers
             for path_view in router.path_operations.values()
             for operation in path_view.operations
@@ -61,4 +72,7 @@ api.add_router("/", meta_router)
 api.add_router("/", accounts_router)
 api.add_router("/", catalog_router)
 api.add_router("/", orders_router)
+api.add_router("/", addresses_router)
+api.add_router("/", shipping_router)
+api.add_router("/", returns_router)
 api.add_router("/", payments_router)

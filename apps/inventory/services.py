@@ -251,3 +251,26 @@ def stock_commit(
             actor=actor,
             order_id=order_id,
         )
+
+
+@transaction.atomic
+def stock_return(
+    *, items: Iterable[tuple[int, int]], order_id: int | None, actor: User | None = None
+) -> None:
+    """Put units a customer sent back, in a condition to sell again, back on hand
+    (ledger ``returned``)."""
+    for variant_id, quantity in sorted(items):
+        if quantity <= 0:
+            continue
+        updated = Stock.objects.filter(variant_id=variant_id).update(
+            on_hand=F("on_hand") + quantity
+        )
+        if updated:
+            _record(
+                variant_id=variant_id,
+                on_hand_delta=quantity,
+                reserved_delta=0,
+                reason=MovementReason.RETURNED,
+                actor=actor,
+                order_id=order_id,
+            )

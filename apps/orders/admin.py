@@ -130,7 +130,7 @@ class OrderAdmin(admin.ModelAdmin[Order]):
                 if action == "cancel":
                     order_cancel(order_id=order.pk, reason="staff", actor=request.user)  # type: ignore[arg-type]
                 else:
-                    order_mark_delivered(order_id=order.pk)
+                    order_mark_delivered(order_id=order.pk, actor=request.user)  # type: ignore[arg-type]
                 done += 1
             except ApplicationError as error:
                 self.message_user(request, f"{order}: {error.message}", messages.WARNING)

@@ -32,6 +32,8 @@ from apps.inventory.models import Stock
 from apps.orders.models import Order, OrderLine, OrderStatus
 from apps.orders.services import OrderItem, order_create
 from apps.orders.services.placement import _order_number
+from apps.shipping.demo import DEMO_CARRIERS, demo_shipping_charge
+from apps.shipping.models import DeliveryConfirmation, Shipment, ShipmentStatus
 from apps.vendors.models import StoreStatus
 
 SHOPPERS = 200
@@ -58,6 +60,7 @@ DEMO_CUSTOMER_HISTORY: tuple[tuple[str, int, int], ...] = (
     (OrderStatus.DELIVERED, 19, 13),
     (OrderStatus.CANCELLED, 11, 21),
     (OrderStatus.FULFILLED, 4, 18),
+    (OrderStatus.PARTLY_SHIPPED, 3, 11),
     (OrderStatus.PAID, 1, 19),
 )
 DEMO_CUSTOMER_ADDRESS = "12 Admiralty Way, Lekki Phase 1, Lagos"
@@ -112,6 +115,7 @@ class _Sellable(NamedTuple):
 class _Planned:
     order: Order
     lines: list[OrderLine]
+    shipments: list[Shipment]
     # bulk_create stamps created_at/updated_at with "now"; these are written back after.
     created_at: datetime
     updated_at: datetime
@@ -272,8 +276,16 @@ def _timeline(
     delivery = _seconds(rng, timedelta(hours=18), timedelta(days=5))
     if target is not None:  # the demo customer's orders are old enough; this only guards
         shipped = {store: min(at, now) for store, at in shipped.items()}
+    if target == OrderStatus.PARTLY_SHIPPED:  # the first store has sent its parcel
+        first = min(shipped)
+        shipped = {
+            store: at if store == first else now + timedelta(days=1)
+            for store, at in shipped.items()
+        }
     shipped_by_now = {store: at for store, at in shipped.items() if at <= now}
     if len(shipped_by_now) < len(shipped):
+        if shipped_by_now:
+            fields.update(status=OrderStatus.PARTLY_SHIPPED)
         return fields, shipped_by_now
     fulfilled = max(shipped.values())
     fields.update(status=OrderStatus.FULFILLED, fulfilled_at=fulfilled)
@@ -294,6 +306,10 @@ def _plan_order(
     target: str | None = None,
 ) -> _Planned:
     picked = _pick_lines(rng, pools)
+    for _ in range(50 if target == OrderStatus.PARTLY_SHIPPED else 0):
+        if len({variant.store_id for variant, _ in picked}) > 1:
+            break  # a partly shipped order needs the parcels of two stores
+        picked = _pick_lines(rng, pools)
     fields, shipped = _timeline(
         rng, created=created, now=now, stores=[v.store_id for v, _ in picked], target=target
     )
@@ -313,16 +329,79 @@ def _plan_order(
         for variant, quantity in picked
     ]
     notes = rng.choice(NOTES) if rng.random() < 0.1 else ""
+    currency = picked[0][0].currency
+    subtotals: dict[int, Decimal] = {}
+    for line in lines:
+        subtotals[line.store_id] = subtotals.get(line.store_id, Decimal("0.00")) + line.line_total
+    shipments = [
+        Shipment(
+            store_id=store_id,
+            method_name="Standard delivery",
+            shipping_amount=demo_shipping_charge(currency, subtotal),
+            min_days=1,
+            max_days=5,
+        )
+        for store_id, subtotal in subtotals.items()
+    ]
+    shipping = sum((shipment.shipping_amount for shipment in shipments), Decimal("0.00"))
     order = Order(
         customer_id=customer_id,
-        currency=picked[0][0].currency,
-        total_amount=sum((line.line_total for line in lines), Decimal("0.00")),
+        currency=currency,
+        total_amount=sum((line.line_total for line in lines), Decimal("0.00")) + shipping,
+        shipping_amount=shipping,
         delivery_address=address,
         customer_notes=notes,
         **fields,
     )
     events = [created, *(v for k, v in fields.items() if k.endswith("_at") and v is not None)]
-    return _Planned(order=order, lines=lines, created_at=created, updated_at=max(events))
+    return _Planned(
+        order=order,
+        lines=lines,
+        shipments=shipments,
+        created_at=created,
+        updated_at=max(events),
+    )
+
+
+def _parcels(planned: list[_Planned], rng: random.Random, now: datetime) -> None:
+    """Each parcel's state from its order's timeline: sent with a carrier and a tracking
+    number when its store shipped, delivered with the order; some still packed, a few
+    back with their sender — so the history shows every state. Its own random stream:
+    the orders are the same with or without it."""
+    sent_only: list[Shipment] = []
+    for item in planned:
+        order = item.order
+        sent = {line.store_id: line.fulfilled_at for line in item.lines if line.fulfilled_at}
+        for shipment in item.shipments:
+            shipped_at = sent.get(shipment.store_id)
+            if shipped_at is None:
+                packed = order.paid_at and order.paid_at + _seconds(
+                    rng, timedelta(hours=1), timedelta(hours=30)
+                )
+                if order.status in {OrderStatus.PAID, OrderStatus.PARTLY_SHIPPED} and (
+                    packed and packed <= now and rng.random() < 0.5
+                ):
+                    shipment.status, shipment.packed_at = ShipmentStatus.PACKED, packed
+                continue
+            carrier = rng.choice(sorted(DEMO_CARRIERS))
+            number = f"{rng.randrange(10**9, 10**10)}"
+            shipment.carrier, shipment.tracking_number = carrier, number
+            shipment.tracking_url = DEMO_CARRIERS[carrier].replace("{number}", number)
+            shipment.packed_at = shipped_at - _seconds(rng, timedelta(0), timedelta(hours=6))
+            shipment.shipped_at = shipped_at
+            shipment.status = ShipmentStatus.SHIPPED
+            if order.status == OrderStatus.DELIVERED:
+                shipment.status = ShipmentStatus.DELIVERED
+                shipment.delivered_at = order.delivered_at
+                shipment.delivery_confirmed_by = rng.choice(DeliveryConfirmation.values[:3])
+            elif order.status == OrderStatus.FULFILLED:
+                sent_only.append(shipment)
+    # A few parcels came back to their senders (at least one, so the state shows).
+    returned = [s for s in sent_only if rng.random() < 0.05] or sent_only[:1]
+    for shipment in returned:
+        assert shipment.shipped_at is not None
+        back = shipment.shipped_at + _seconds(rng, timedelta(days=1), timedelta(days=8))
+        shipment.status, shipment.returned_at = ShipmentStatus.RETURNED, min(back, now)
 
 
 def _address(rng: random.Random) -> str:
@@ -422,6 +501,10 @@ def _write(planned: list[_Planned], bar: tqdm[Any]) -> None:
                 line.order = item.order
         _backdate(orders)
         OrderLine.objects.bulk_create([line for item in batch for line in item.lines])
+        for item in batch:
+            for shipment in item.shipments:
+                shipment.order = item.order
+        Shipment.objects.bulk_create([s for item in batch for s in item.shipments])
         bar.update(len(batch))
 
 
@@ -492,6 +575,7 @@ def orders_seed_demo(*, seed: int, small: bool, progress: bool) -> int:
     pending = rng.sample(shoppers, PENDING_ORDERS[small])
     if demo_customer is not None:
         pending = [demo_customer, *pending[1:]]
+    _parcels(planned, random.Random(f"{seed}-parcels"), now)
     bar = tqdm(
         total=len(planned) + len(pending), desc="demo orders", unit="order", disable=not progress
     )

@@ -30,3 +30,10 @@ class OrderFulfilled(Event):
 class OrderRefunded(Event):
     name = "orders.refunded"
     order_id: int
+
+
+class OrderDelivered(Event):
+    """Every shipment of the order that was not returned to its sender has arrived."""
+
+    name = "orders.delivered"
+    order_id: int

@@ -15,7 +15,8 @@ from apps.common.models import BaseModel
 class OrderStatus(models.TextChoices):
     PENDING_PAYMENT = "pending_payment", "Awaiting payment"
     PAID = "paid", "Paid"
-    FULFILLED = "fulfilled", "Fulfilled"
+    PARTLY_SHIPPED = "partly_shipped", "Partly shipped"
+    FULFILLED = "fulfilled", "Shipped"
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
     REFUNDED = "refunded", "Refunded"
@@ -24,7 +25,11 @@ class OrderStatus(models.TextChoices):
 # The lifecycle: anything else is refused.
 TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
-    OrderStatus.PAID: frozenset({OrderStatus.FULFILLED, OrderStatus.REFUNDED}),
+    # From here the status follows the shipments (``order_sync_with_shipments``).
+    OrderStatus.PAID: frozenset(
+        {OrderStatus.PARTLY_SHIPPED, OrderStatus.FULFILLED, OrderStatus.REFUNDED}
+    ),
+    OrderStatus.PARTLY_SHIPPED: frozenset({OrderStatus.FULFILLED, OrderStatus.REFUNDED}),
     OrderStatus.FULFILLED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
@@ -42,7 +47,13 @@ class Order(BaseModel):
     )
     currency = models.CharField(max_length=3)
     total_amount = models.DecimalField(max_digits=12, decimal_places=2)
-    delivery_address = models.TextField()
+    delivery_address = models.TextField(help_text="The address as one text.")
+    shipping_address = models.JSONField(
+        default=dict, blank=True, help_text="The structured address the order was placed with."
+    )
+    shipping_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, help_text="Shipping of every store."
+    )
     customer_notes = models.TextField(blank=True)
     reserved_until = models.DateTimeField(help_text="Unpaid past this, the order expires.")
     paid_at = models.DateTimeField(null=True, blank=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, QuerySet
 
 from apps.common.errors import NotFound, ValidationFailed
 from apps.common.prepared import PreparedValues
 from apps.orders.models import Order, OrderLine, OrderStatus
 from apps.payments.models import Payment
+from apps.shipping.models import Shipment
 from apps.vendors.models import Store
 
 DEFAULT_PAGE_SIZE = 20
@@ -29,6 +30,7 @@ def _line_data(line: OrderLine) -> dict[str, Any]:
         "unit_price": line.unit_price,
         "quantity": line.quantity,
         "line_total": line.line_total,
+        "store_id": line.store_id,
         "fulfilled": line.fulfilled_at is not None,
     }
 
@@ -66,8 +68,10 @@ def order_data(order: Order, *, with_payments: bool = False) -> dict[str, Any]:
         "order_number": order.order_number,
         "status": order.status,
         "total_amount": order.total_amount,
+        "shipping_amount": order.shipping_amount,
         "currency": order.currency,
         "delivery_address": order.delivery_address,
+        "shipping_address": order.shipping_address or None,
         "customer_notes": order.customer_notes,
         "created_at": order.created_at,
         "reserved_until": order.reserved_until
@@ -95,8 +99,10 @@ _ORDER_FIELDS = (
     "order_number",
     "status",
     "total_amount",
+    "shipping_amount",
     "currency",
     "delivery_address",
+    "shipping_address",
     "customer_notes",
     "created_at",
     "reserved_until",
@@ -113,6 +119,7 @@ _LINE_FIELDS = (
     "unit_price",
     "quantity",
     "line_total",
+    "store_id",
     "fulfilled_at",
 )
 _PAYMENT_FIELDS = (
@@ -127,8 +134,25 @@ _PAYMENT_FIELDS = (
     "created_at",
 )
 
-# The order detail's three reads, compiled once (apps.common.prepared): the customer's
-# order by id, then its lines and its payments.
+_SHIPMENT_FIELDS = (
+    "id",
+    "store_id",
+    "method_name",
+    "shipping_amount",
+    "min_days",
+    "max_days",
+    "status",
+    "carrier",
+    "tracking_number",
+    "tracking_url",
+    "packed_at",
+    "shipped_at",
+    "delivered_at",
+    "returned_at",
+)
+
+# The order detail's four reads, compiled once (apps.common.prepared): the customer's
+# order by id, then its lines, its payments and its shipments.
 _customer_order_row = PreparedValues(
     lambda customer_id, order_id: (
         Order.objects.filter(pk=order_id, customer_id=customer_id)
@@ -150,28 +174,46 @@ _order_payment_rows = PreparedValues(
 )
 
 
+_order_shipment_rows = PreparedValues(
+    lambda order_id: (
+        Shipment.objects.filter(order_id=order_id)
+        .order_by("id")
+        .values(*_SHIPMENT_FIELDS, store_name=F("store__name"))
+    )
+)
+
+
 def order_detail_from_rows(
-    order: dict[str, Any], lines: list[dict[str, Any]], payments: list[dict[str, Any]]
+    order: dict[str, Any],
+    lines: list[dict[str, Any]],
+    payments: list[dict[str, Any]],
+    shipments: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    """The customer-facing order with lines and payments, from ``values()`` rows — the same
-    shape as ``order_data(order, with_payments=True)``."""
+    """The customer-facing order with lines, payments and shipments, from ``values()``
+    rows."""
     data = dict(order)
     if data["status"] != OrderStatus.PENDING_PAYMENT:
         data["reserved_until"] = None
+    data["shipping_address"] = data["shipping_address"] or None
     items = []
+    line_ids: dict[int, list[int]] = {}
     for line in lines:
         item = dict(line)
         item["fulfilled"] = item.pop("fulfilled_at") is not None
         items.append(item)
+        line_ids.setdefault(item["store_id"], []).append(item["id"])
     data["items"] = items
     data["payments"] = payments
     data["needs_refund"] = any(payment["needs_refund"] for payment in payments)
+    data["shipments"] = [
+        shipment | {"line_ids": line_ids.get(shipment["store_id"], [])} for shipment in shipments
+    ]
     return data
 
 
 def order_get_for_customer(*, customer_id: int, order_id: int) -> dict[str, Any]:
-    """One of the customer's orders with lines and payments; any other order is
-    ``NotFound`` (never a hint that it exists). Three compiled queries, no model
+    """One of the customer's orders with lines, payments and shipments; any other order
+    is ``NotFound`` (never a hint that it exists). Four compiled queries, no model
     instances."""
     if not 0 < order_id < MAX_ID:
         raise NotFound("Order not found.", code="order_not_found")
@@ -179,7 +221,10 @@ def order_get_for_customer(*, customer_id: int, order_id: int) -> dict[str, Any]
     if not rows:
         raise NotFound("Order not found.", code="order_not_found")
     return order_detail_from_rows(
-        rows[0], _order_line_rows.rows(order_id), _order_payment_rows.rows(order_id)
+        rows[0],
+        _order_line_rows.rows(order_id),
+        _order_payment_rows.rows(order_id),
+        _order_shipment_rows.rows(order_id),
     )
 
 

@@ -126,6 +126,15 @@ class Refund(BaseModel):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="refunds"
     )
+    store = models.ForeignKey(
+        "vendors.Store",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="refunds",
+        help_text="The store whose part of the order this gives back (a return); empty: "
+        "shared over the order's stores.",
+    )
     idempotency_key = models.UUIDField(
         default=uuid.uuid4,
         unique=True,

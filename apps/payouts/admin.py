@@ -10,11 +10,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from apps.common.errors import ApplicationError
+from apps.common.admin_actions import ReadOnlyAdmin, ReasonForm
+from apps.common.admin_actions import apply_each as _each
+from apps.common.admin_actions import form_or_page as _with_form
 from apps.payouts.models import (
     CommissionRule,
     Earning,
@@ -36,60 +38,11 @@ from apps.payouts.services import (
 from apps.payouts.services.staff import MAX_ADJUSTMENT
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(max_length=255, help_text="Recorded with your name.")
-
-
 class AdjustmentForm(ReasonForm):
     direction = forms.ChoiceField(choices=[("credit", "Credit"), ("debit", "Debit")])
     amount = forms.DecimalField(
         max_digits=12, decimal_places=2, min_value=Decimal("0.01"), max_value=MAX_ADJUSTMENT
     )
-
-
-class ReadOnlyAdmin[M: Model](admin.ModelAdmin[M]):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
-        return False
-
-
-def _with_form(
-    model_admin: admin.ModelAdmin[Any],
-    request: HttpRequest,
-    queryset: QuerySet[Any],
-    form_class: type[forms.Form],
-    title: str,
-) -> forms.Form | TemplateResponse:
-    """The bound, valid form once submitted; until then the page asking for it."""
-    if "apply" in request.POST:
-        form = form_class(request.POST)
-        if form.is_valid():
-            return form
-    else:
-        form = form_class()
-    context = {
-        **model_admin.admin_site.each_context(request),
-        "opts": model_admin.model._meta,
-        "title": title,
-        "form": form,
-        "queryset": queryset,
-        "action": request.POST.get("action", ""),
-    }
-    return TemplateResponse(request, "admin/payouts/action_form.html", context)
-
-
-def _each(model_admin: admin.ModelAdmin[Any], request: HttpRequest, label: str, call: Any) -> None:
-    try:
-        call()
-    except ApplicationError as error:
-        model_admin.message_user(request, f"{label}: {error.message}", messages.WARNING)
-    else:
-        model_admin.message_user(request, f"{label}: done.", messages.SUCCESS)
 
 
 @admin.register(StoreBalance)

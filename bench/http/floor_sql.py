@@ -6,13 +6,17 @@ to capture them again). The reads are the app's ``values()`` queries with only t
 the answers need, under the app's aliases and in its order: a product row joined with
 its store's and category's names and slugs, the active variants of some products with
 their colour through a join and their stock (``available``) from a correlated subquery on
-the stock primary key, the category rows of a category filter, and an order, its lines
-and its payments as three queries. Order placement is the app's fixed number of
-statements whatever the number of lines: one locking read of the stock rows in variant-id
-order, one conditional ``UPDATE`` with a ``CASE`` for all of them, one insert of the
-ledger rows and one of the order lines (a single ``VALUES`` row for one, ``UNNEST``
-arrays for several, as the ORM does). So the floor reads and ships the same bytes from
-PostgreSQL as the app does, and the comparison is about everything around the query.
+the stock primary key, the category rows of a category filter, and an order, its lines,
+its payments and its shipments (with their store's name) as four queries. Order placement
+is the app's fixed number of statements whatever the number of lines and stores: one read
+of the sellable variants (with the flag that says whether any commission rule exists),
+one of the shipping methods of the order's stores and the marketplace's, the order
+insert, one locking read of the stock rows in variant-id order, one conditional
+``UPDATE`` with a ``CASE`` for all of them, one insert of the ledger rows, the commission
+rules only when some exist, one insert of the order lines and one of the shipments (a
+single ``VALUES`` row for one, ``UNNEST`` arrays for several, as the ORM does). So the
+floor reads and ships the same bytes from PostgreSQL as the app does, and the comparison
+is about everything around the query.
 
 ``IN (…)`` lists become ``= ANY($n)`` so that one prepared statement serves every list
 length; the ``CASE`` of the reservation takes one statement per number of variants, as
@@ -81,15 +85,16 @@ CATEGORY_COLUMNS = _aliased("catalog_category", ("id", "name", "slug", "parent_i
 ORDER_COLUMNS = _aliased(
     "orders_order",
     (
-        "id", "order_number", "status", "total_amount", "currency", "delivery_address",
-        "customer_notes", "created_at", "reserved_until", "paid_at", "cancelled_at",
+        "id", "order_number", "status", "total_amount", "shipping_amount", "currency",
+        "delivery_address", "shipping_address", "customer_notes", "created_at",
+        "reserved_until", "paid_at", "cancelled_at",
     ),
 )  # fmt: skip
 LINE_COLUMNS = _aliased(
     "orders_orderline",
     (
         "id", "variant_id", "product_name", "sku", "size", "colour", "unit_price", "quantity",
-        "line_total", "fulfilled_at",
+        "line_total", "store_id", "fulfilled_at",
     ),
 )  # fmt: skip
 PAYMENT_COLUMNS = _aliased(
@@ -98,6 +103,18 @@ PAYMENT_COLUMNS = _aliased(
         "id", "provider", "reference", "amount", "currency", "status", "refunded_amount",
         "needs_refund", "created_at",
     ),
+)  # fmt: skip
+
+SHIPMENT_COLUMNS = (
+    *_aliased(
+        "shipping_shipment",
+        (
+            "id", "store_id", "method_name", "shipping_amount", "min_days", "max_days",
+            "status", "carrier", "tracking_number", "tracking_url", "packed_at", "shipped_at",
+            "delivered_at", "returned_at",
+        ),
+    ),
+    ("vendors_store", "name", "store_name"),
 )  # fmt: skip
 
 # --- the model rows of order placement (the ORM's full column lists) ----------------------
@@ -120,9 +137,20 @@ IDEMPOTENCY_KEY = (
 )  # fmt: skip
 ORDER = (
     "id", "created_at", "updated_at", "customer_id", "order_number", "status", "currency",
-    "total_amount", "delivery_address", "customer_notes", "reserved_until", "paid_at",
-    "fulfilled_at", "delivered_at", "cancelled_at", "cancel_reason", "refunded_at",
+    "total_amount", "delivery_address", "shipping_address", "shipping_amount",
+    "customer_notes", "reserved_until", "paid_at", "fulfilled_at", "delivered_at",
+    "cancelled_at", "cancel_reason", "refunded_at",
 )  # fmt: skip
+SHIPPING_METHOD = (
+    "id", "created_at", "updated_at", "store_id", "name", "price", "currency", "free_above",
+    "min_days", "max_days", "countries", "is_active",
+)  # fmt: skip
+#: The flag placement reads with the variants: whether any commission rule exists
+#: (``apps.payouts.commission.rules_flag``).
+RULES_FLAG = "has_commission_rules"
+_RULES_FLAG_SQL = f'(EXISTS (SELECT 1 FROM "payouts_commissionrule")) AS "{RULES_FLAG}"'
+#: The sellable-variant row: the variant, the flag, its product, store and colour.
+SELLABLE = (*VARIANT, RULES_FLAG)
 
 
 def _names(columns: tuple[Column, ...]) -> tuple[str, ...]:
@@ -138,12 +166,15 @@ class At:
     O = _positions(_names(ORDER_COLUMNS))  # noqa: E741
     L = _positions(_names(LINE_COLUMNS))
     PAY = _positions(_names(PAYMENT_COLUMNS))
+    SHIP = _positions(_names(SHIPMENT_COLUMNS))
     CAT = _positions(_names(CATEGORY_COLUMNS))
-    # variant ⋈ product ⋈ store ⋈ colour (the sellable variants of an order)
-    SV = _positions(VARIANT)
-    SP = _positions(PRODUCT, len(VARIANT))
-    SS = _positions(STORE, len(VARIANT) + len(PRODUCT))
-    SC = _positions(COLOUR, len(VARIANT) + len(PRODUCT) + len(STORE))
+    # variant (and the rules flag) ⋈ product ⋈ store ⋈ colour (the sellable variants)
+    SV = _positions(SELLABLE)
+    SP = _positions(PRODUCT, len(SELLABLE))
+    SS = _positions(STORE, len(SELLABLE) + len(PRODUCT))
+    SC = _positions(COLOUR, len(SELLABLE) + len(PRODUCT) + len(STORE))
+    # the shipping methods of the stores of an order, and the marketplace's
+    M = _positions(SHIPPING_METHOD)
     # idempotency key ⟕ order (a repeated key)
     K = _positions(IDEMPOTENCY_KEY)
 
@@ -219,6 +250,11 @@ ORDER_PAYMENTS = (
     f'SELECT {_select(PAYMENT_COLUMNS)} FROM "payments_payment" '
     'WHERE "payments_payment"."order_id" = $1 ORDER BY 9 DESC, 1 DESC'
 )
+ORDER_SHIPMENTS = (
+    f'SELECT {_select(SHIPMENT_COLUMNS)} FROM "shipping_shipment" '
+    'INNER JOIN "vendors_store" ON ("shipping_shipment"."store_id" = "vendors_store"."id") '
+    'WHERE "shipping_shipment"."order_id" = $1 ORDER BY 1 ASC'
+)
 
 # --- order placement (apps/orders/services/placement.py, apps/inventory/services.py) -----
 
@@ -243,8 +279,9 @@ IDEMPOTENCY_SET_ORDER = (
     'UPDATE "orders_idempotencykey" SET "order_id" = $1 WHERE "orders_idempotencykey"."id" = $2'
 )
 SELLABLE_VARIANTS = (
-    f"SELECT {_plain('catalog_variant', VARIANT)}, {_plain('catalog_product', PRODUCT)}, "
-    f"{_plain('vendors_store', STORE)}, {_plain('catalog_colour', COLOUR)} "
+    f"SELECT {_plain('catalog_variant', VARIANT)}, {_RULES_FLAG_SQL}, "
+    f"{_plain('catalog_product', PRODUCT)}, {_plain('vendors_store', STORE)}, "
+    f"{_plain('catalog_colour', COLOUR)} "
     'FROM "catalog_variant" '
     'INNER JOIN "catalog_product" ON ("catalog_variant"."product_id" = "catalog_product"."id") '
     'INNER JOIN "vendors_store" ON ("catalog_product"."store_id" = "vendors_store"."id") '
@@ -253,13 +290,32 @@ SELLABLE_VARIANTS = (
     'AND "catalog_product"."is_active" AND "vendors_store"."status" = \'approved\') '
     'ORDER BY "catalog_variant"."id" ASC'
 )
+#: Parameters: the store ids (``bigint[]``) and the currency.
+SHIPPING_METHODS = (
+    f"SELECT {_plain('shipping_shippingmethod', SHIPPING_METHOD)} "
+    'FROM "shipping_shippingmethod" WHERE (("shipping_shippingmethod"."store_id" = '
+    'ANY($1::bigint[]) OR "shipping_shippingmethod"."store_id" IS NULL) '
+    'AND "shipping_shippingmethod"."currency" = $2 AND "shipping_shippingmethod"."is_active") '
+    'ORDER BY "shipping_shippingmethod"."price" ASC, "shipping_shippingmethod"."max_days" ASC, '
+    '"shipping_shippingmethod"."id" ASC'
+)
+#: Read only when the sellable-variant rows say some rule exists. Parameter: the store
+#: ids (``bigint[]``).
+COMMISSION_RULE_COLUMNS = _aliased("payouts_commissionrule", ("store_id", "category_id", "rate"))
+COMMISSION_RULES = (
+    f'SELECT {_select(COMMISSION_RULE_COLUMNS)} FROM "payouts_commissionrule" '
+    'WHERE ("payouts_commissionrule"."store_id" = ANY($1::bigint[]) '
+    'OR "payouts_commissionrule"."store_id" IS NULL) ORDER BY 2 ASC, 1 ASC'
+)
+#: Parameters: created and updated at, customer, order number, currency, total, the
+#: address text, the structured address (``jsonb``), shipping, notes, reserved until.
 ORDER_INSERT = (
     'INSERT INTO "orders_order" ("created_at", "updated_at", "customer_id", "order_number", '
-    '"status", "currency", "total_amount", "delivery_address", "customer_notes", '
-    '"reserved_until", "paid_at", "fulfilled_at", "delivered_at", "cancelled_at", '
-    '"cancel_reason", "refunded_at") '
-    "VALUES ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8, $9, NULL, NULL, NULL, NULL, "
-    '\'\', NULL) RETURNING "orders_order"."id"'
+    '"status", "currency", "total_amount", "delivery_address", "shipping_address", '
+    '"shipping_amount", "customer_notes", "reserved_until", "paid_at", "fulfilled_at", '
+    '"delivered_at", "cancelled_at", "cancel_reason", "refunded_at") '
+    "VALUES ($1, $2, $3, $4, 'pending_payment', $5, $6, $7, $8::jsonb, $9, $10, $11, NULL, "
+    'NULL, NULL, NULL, \'\', NULL) RETURNING "orders_order"."id"'
 )
 STOCK_LOCK = (
     'SELECT "inventory_stock"."variant_id" AS "variant_id", '
@@ -307,17 +363,42 @@ MOVEMENTS_INSERT = (
 
 _LINE_INTO = (
     'INSERT INTO "orders_orderline" ("order_id", "variant_id", "store_id", "product_name", '
-    '"sku", "size", "colour", "unit_price", "quantity", "line_total", "fulfilled_at") '
+    '"sku", "size", "colour", "unit_price", "quantity", "line_total", "fulfilled_at", '
+    '"commission_rate", "commission_amount", "vendor_net") '
 )
 _LINE_RETURNING = ' RETURNING "orders_orderline"."id"'
 #: One order line: order, variant, store, product name, sku, size, colour, unit price,
-#: quantity, line total.
+#: quantity, line total, commission rate, commission amount, vendor net.
 ORDER_LINE_INSERT = (
-    f"{_LINE_INTO}VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL){_LINE_RETURNING}"
+    f"{_LINE_INTO}VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, $12, $13)"
+    f"{_LINE_RETURNING}"
 )
 #: Several order lines: one array per column.
 ORDER_LINES_INSERT = (
     f"{_LINE_INTO}SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], "
     "$4::varchar[], $5::varchar[], $6::varchar[], $7::varchar[], $8::numeric[], "
-    f"$9::integer[], $10::numeric[], $11::timestamptz[]){_LINE_RETURNING}"
+    "$9::integer[], $10::numeric[], $11::timestamptz[], $12::numeric[], $13::numeric[], "
+    f"$14::numeric[]){_LINE_RETURNING}"
+)
+
+_SHIPMENT_INTO = (
+    'INSERT INTO "shipping_shipment" ("created_at", "updated_at", "order_id", "store_id", '
+    '"method_id", "method_name", "shipping_amount", "min_days", "max_days", "status", '
+    '"carrier", "tracking_number", "tracking_url", "packed_at", "shipped_at", '
+    '"delivered_at", "returned_at", "delivery_confirmed_by", "is_exchange") '
+)
+_SHIPMENT_RETURNING = ' RETURNING "shipping_shipment"."id"'
+#: One shipment: created and updated at, order, store, method (or NULL), method name,
+#: shipping amount, days from, days to.
+SHIPMENT_INSERT = (
+    f"{_SHIPMENT_INTO}VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'awaiting', '', '', '', "
+    f"NULL, NULL, NULL, NULL, '', false){_SHIPMENT_RETURNING}"
+)
+#: Several shipments: one array per column.
+SHIPMENTS_INSERT = (
+    f"{_SHIPMENT_INTO}SELECT * FROM UNNEST($1::timestamptz[], $2::timestamptz[], "
+    "$3::bigint[], $4::bigint[], $5::bigint[], $6::varchar[], $7::numeric[], $8::smallint[], "
+    "$9::smallint[], $10::varchar[], $11::varchar[], $12::varchar[], $13::varchar[], "
+    "$14::timestamptz[], $15::timestamptz[], $16::timestamptz[], $17::timestamptz[], "
+    f"$18::varchar[], $19::boolean[]){_SHIPMENT_RETURNING}"
 )

@@ -51,9 +51,12 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.inventory",
     "apps.orders",
+    "apps.addresses",
     "apps.payments",
     "apps.analytics",
     "apps.payouts",
+    "apps.shipping",
+    "apps.returns",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +212,22 @@ PAYMENT_PROVIDERS = {k: v for k, v in PAYMENT_PROVIDERS.items() if k in ENV.PAYM
 MARKETPLACE_COMMISSION_RATE = ENV.MARKETPLACE_COMMISSION_RATE
 PAYOUT_HOLD_DAYS = ENV.PAYOUT_HOLD_DAYS
 PAYOUT_MINIMUMS = payout_minimums(ENV.PAYOUT_MINIMUMS)
+
+# --- fulfilment (docs/fulfilment.md) --------------------------------------------------------
+# A shipped parcel nobody reports is taken as delivered this many days after it left; a
+# vendor is reminded of paid lines still unshipped after this many hours; an order placed
+# with a one-text address is taken to be in this country.
+SHIPMENT_AUTO_DELIVERY_DAYS = ENV.SHIPMENT_AUTO_DELIVERY_DAYS
+UNSHIPPED_DIGEST_HOURS = ENV.UNSHIPPED_DIGEST_HOURS
+MARKETPLACE_COUNTRY = ENV.MARKETPLACE_COUNTRY
+
+# --- returns (docs/returns.md) -----------------------------------------------------------
+# The return window after delivery for stores without their own policy; a request the
+# store leaves unanswered this many days goes to staff; an approved return whose items do
+# not come back within this many days expires.
+RETURN_WINDOW_DAYS = ENV.RETURN_WINDOW_DAYS
+RETURN_ESCALATE_DAYS = ENV.RETURN_ESCALATE_DAYS
+RETURN_SHIP_BACK_DAYS = ENV.RETURN_SHIP_BACK_DAYS
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

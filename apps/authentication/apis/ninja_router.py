@@ -328,7 +328,11 @@ async def password_reset_confirm(
 
 
 @router.get(
-    "/auth/me/", response={200: ProfileOut, 401: Problem}, auth=bearer_auth, summary="My profile"
+    "/auth/me/",
+    response={200: ProfileOut, 401: Problem},
+    auth=bearer_auth,
+    summary="My profile",
+    operation_id="me_get",
 )
 async def me(request: HttpRequest) -> User:
     """The signed-in account."""

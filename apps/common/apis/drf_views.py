@@ -1,6 +1,5 @@
 """v1 service metadata."""
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -22,8 +21,4 @@ class MetaApi(APIView):
 
     @extend_schema(responses=OutputSerializer, summary="Service name and version")
     def get(self, request: Request) -> Response:
-        data = {
-            **service_meta(api="v1"),
-            "environment": settings.SETTINGS_MODULE.rsplit(".", 1)[-1],
-        }
-        return Response(self.OutputSerializer(data).data)
+        return Response(self.OutputSerializer(service_meta(api="v1")).data)

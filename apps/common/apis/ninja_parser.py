@@ -7,8 +7,8 @@ else is refused (400 ``malformed_request``) before a schema sees it.
 
 A body in another media type (a form, XML) is 415 ``unsupported_media_type``, as on v1:
 the parser raises :class:`UnsupportedMediaType`, which Ninja wraps in its 400 and
-``apps.common.apis.ninja_errors`` answers as the 415 it is. A body without a
-``Content-Type`` is read as JSON.
+``apps.common.apis.ninja_errors`` answers as the 415 it is. So is a body without a
+``Content-Type`` (as on v1: the client must say what it sends).
 """
 
 from __future__ import annotations
@@ -28,12 +28,14 @@ class UnsupportedMediaType(ValueError):
 
 def is_json(media_type: str) -> bool:
     media_type = media_type.strip().lower()
-    return not media_type or media_type == "application/json" or media_type.endswith("+json")
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 class JsonObjectParser(Parser):
     def parse_body(self, request: HttpRequest) -> dict[str, Any]:
-        if not is_json(request.content_type or ""):
+        # An empty body says nothing about its type: it goes on to be refused as
+        # not a JSON object (400), whatever the header.
+        if request.body and not is_json(request.content_type or ""):
             raise UnsupportedMediaType(request.META.get("CONTENT_TYPE", ""))
         document = json.loads(request.body)
         if not isinstance(document, dict):

@@ -1,6 +1,5 @@
 """v2 service metadata (a cheap, unauthenticated endpoint clients use to find the API)."""
 
-from django.conf import settings
 from ninja import Router, Schema
 
 from apps.common.apis.throttles import PublicAccess
@@ -21,6 +20,4 @@ class MetaOut(Schema):
 )
 async def meta(request: object) -> MetaOut:
     """Who answers here: the service name, its version and which API layer this is."""
-    return MetaOut(
-        **service_meta(api="v2"), environment=settings.SETTINGS_MODULE.rsplit(".", 1)[-1]
-    )
+    return MetaOut(**service_meta(api="v2"))

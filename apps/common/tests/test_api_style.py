@@ -50,6 +50,28 @@ def test_a_form_body_is_415_on_v1(client: Client) -> None:
     _assert_415(response)
 
 
+@pytest.mark.parametrize("layer", ["v1", "v2"])
+def test_a_body_without_a_content_type_is_415_on_both_layers(client: Client, layer: str) -> None:
+    store = StoreFactory.create()
+    path = "/api/v2/auth/me/" if layer == "v2" else "/api/v1/vendor/store/"
+
+    # content_type="" sends the body with no media type, as `curl --data` without -H would.
+    response = client.generic(
+        "PATCH",
+        path,
+        b'{"full_name": "Ada", "name": "Ada"}',
+        content_type="",
+        HTTP_AUTHORIZATION=_bearer(store.owner),
+    )
+
+    assert response.status_code == 415, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "unsupported_media_type"
+    store.refresh_from_db()
+    store.owner.refresh_from_db()
+    assert "Ada" not in (store.name, store.owner.full_name)
+
+
 def test_a_json_suffix_media_type_is_read_as_json_on_v2(client: Client) -> None:
     response = client.post("/api/v2/auth/login/", "[]", content_type="application/vnd.api+json")
 

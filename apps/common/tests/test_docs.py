@@ -45,3 +45,21 @@ def test_openapi_specs_are_served(client: Client) -> None:
     assert "/api/v2/meta/" in v2.json()["paths"]
     assert v1.status_code == 200
     assert b"/api/v1/meta/" in v1.content
+
+
+@pytest.mark.django_db
+def test_the_operations_index_of_the_api_manual_is_current(client: Client) -> None:
+    from apps.common.apis.reference import manual_path, manual_with_index, operations_index
+
+    # Built from the documents as the app serves them, not from their generators.
+    documents = {
+        "v1": client.get("/api/v1/schema/?format=json").json(),
+        "v2": client.get("/api/v2/openapi.json").json(),
+    }
+    manual = manual_path().read_text()
+
+    assert manual_with_index(manual, operations_index(documents)) == manual, (
+        "docs/api.md does not list the operations the documents have: "
+        "run `python manage.py api_reference`"
+    )
+    assert "`order_create` | `POST /api/v2/orders/`" in manual

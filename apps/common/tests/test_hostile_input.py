@@ -38,6 +38,7 @@ from django.db import connection, connections
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from drf_spectacular.generators import SchemaGenerator
 
+from apps.addresses.tests.factories import make_address
 from apps.authentication.services import ClientInfo, session_start
 from apps.catalog.models import Colour
 from apps.catalog.tests.factories import CategoryFactory, make_product
@@ -45,6 +46,7 @@ from apps.common.input_guard import MAX_JSON_DEPTH
 from apps.common.problems import PROBLEM_CONTENT_TYPE
 from apps.orders.tests.factories import ADDRESS, place_order
 from apps.payments.models import Payment
+from apps.shipping.models import ShippingMethod
 from apps.vendors.tests.factories import StaffFactory, StoreFactory, UserFactory, VendorFactory
 from config.asgi import application
 from config.ninja_api import api as ninja_api
@@ -262,8 +264,18 @@ def world(settings: Any) -> World:
         "payment_id": payment.pk,
         "store_id": store.pk,
         "line_id": order.lines.get().pk,
+        "shipment_id": order.shipments.get().pk,
+        "method_id": ShippingMethod.objects.create(
+            store=store,
+            name="Courier",
+            price=1000,
+            currency=order.currency,
+            min_days=1,
+            max_days=2,
+        ).pk,
         "variant_id": variant.pk,
         "category_id": category.pk,
+        "address_id": make_address(customer=customer).pk,
         "provider": "paystack",
         # Body fields whose valid value is not implied by their schema.
         "email": "new.person@example.com",

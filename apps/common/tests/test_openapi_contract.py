@@ -4,6 +4,7 @@ one of them is checked by ``test_hostile_input`` (``test_every_api_route_is_an_â
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -139,3 +140,32 @@ def test_v1_state_conflicts_are_documented(documents: Any) -> None:
     assert "409" in paths["/api/v1/vendor/order-lines/{line_id}/fulfil/"]["post"]["responses"]
     refunds = paths["/api/v1/payments/{payment_id}/refunds/"]["post"]["responses"]
     assert {"409", "502"} <= refunds.keys()
+
+
+def test_operation_ids_are_short_unique_and_not_module_paths(documents: Any) -> None:
+    # Generated clients name their functions after operation ids: a module path
+    # (``apps_orders_apis_ninja_router_create_order``) or a clash breaks them.
+    for layer, document in documents.items():
+        ids = [
+            operation.get("operationId", "") for _path, _method, operation in operations(document)
+        ]
+        unreadable = [
+            op_id
+            for op_id in ids
+            if not re.fullmatch(r"[a-z][a-z0-9_]{2,39}", op_id) or op_id.startswith("apps_")
+        ]
+
+        assert unreadable == [], layer
+        assert [op_id for op_id, count in Counter(ids).items() if count > 1] == [], layer
+
+
+def test_v2_orders_and_payments_are_named_noun_first(documents: Any) -> None:
+    ids = {
+        (method, path): operation["operationId"]
+        for path, method, operation in operations(documents["v2"])
+    }
+
+    assert ids["post", "/api/v2/orders/"] == "order_create"
+    assert ids["get", "/api/v2/orders/{order_id}/"] == "order_get"
+    assert ids["post", "/api/v2/orders/{order_id}/payments/"] == "payment_start"
+    assert ids["get", "/api/v2/products/"] == "product_list"

@@ -1,6 +1,7 @@
 """The real URL wiring: health probes, service metadata on both layers, API 404s."""
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -33,3 +34,16 @@ def test_meta_names_the_service_and_layer(client: Client, prefix: str, layer: st
     assert body["name"] == "FASHIONISTAR"
     assert body["api"] == layer
     assert body["environment"] == "test"
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/api/v2"])
+def test_meta_answers_while_settings_are_overridden(
+    client: Client, settings: Any, prefix: str
+) -> None:
+    # Overridden settings have no SETTINGS_MODULE: meta once answered 500 then.
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS}
+
+    response = client.get(f"{prefix}/meta/")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["environment"] == "test"

@@ -26,6 +26,11 @@ class OrderLineOutputSerializer(serializers.Serializer):
     order_status = serializers.CharField(source="order.status")
     ordered_at = serializers.DateTimeField(source="order.created_at")
     delivery_address = serializers.CharField(source="order.delivery_address")
+    shipping_address = serializers.JSONField(
+        source="order.shipping_address",
+        help_text="The structured address (recipient, phone, lines, city, region, postal "
+        "code, country); empty for a one-text address.",
+    )
     store_id = serializers.IntegerField()
     variant_id = serializers.IntegerField()
     product_name = serializers.CharField()

@@ -33,9 +33,38 @@ class OrderItemIn(Schema):
     quantity: int = Field(..., ge=1, le=1000)
 
 
+class OrderAddressIn(Schema):
+    """An address for this order only (docs/addresses.md: what each country needs)."""
+
+    recipient_name: str = Field("", max_length=100)
+    phone: str = Field("", max_length=32, description="National or +international; kept E.164.")
+    line1: str = Field("", max_length=200)
+    line2: str = Field("", max_length=200)
+    city: str = Field("", max_length=100)
+    region: str = Field("", max_length=100)
+    postal_code: str = Field("", max_length=16)
+    country: str = Field("", max_length=2, description="ISO 3166-1 alpha-2")
+
+
+class ShippingChoiceIn(Schema):
+    store_id: int = Field(..., gt=0, le=MAX_ID)
+    method_id: int = Field(..., gt=0, le=MAX_ID, description="One of the store's options.")
+
+
 class OrderIn(Schema):
+    """Where to: exactly one of ``address_id`` (from your address book),
+    ``shipping_address``, or ``delivery_address`` (one text, taken to be in the
+    marketplace's country; kept for older clients)."""
+
     items: list[OrderItemIn] = Field(..., min_length=1, max_length=100)
-    delivery_address: str = Field(..., min_length=10, max_length=500)
+    address_id: int | None = Field(None, gt=0, le=MAX_ID)
+    shipping_address: OrderAddressIn | None = None
+    delivery_address: str | None = Field(None, min_length=10, max_length=500)
+    shipping: list[ShippingChoiceIn] = Field(
+        default_factory=list,
+        max_length=100,
+        description="A shipping method per store; stores left out get their cheapest.",
+    )
     customer_notes: str = Field("", max_length=1000)
 
 
@@ -49,6 +78,7 @@ class OrderLineOut(Schema):
     unit_price: Decimal
     quantity: int
     line_total: Decimal
+    store_id: int
     fulfilled: bool
 
 
@@ -66,13 +96,52 @@ class OrderPaymentOut(Schema):
     created_at: datetime
 
 
+class ShippingAddressOut(Schema):
+    recipient_name: str
+    phone: str = Field(description="E.164")
+    line1: str
+    line2: str
+    city: str
+    region: str
+    postal_code: str
+    country: str
+
+
+class ShipmentOut(Schema):
+    """One store's parcel: what its shipping cost and where it is."""
+
+    id: int
+    store_id: int
+    store_name: str
+    method_name: str
+    shipping_amount: Decimal
+    min_days: int = Field(description="Estimated days in transit, from…")
+    max_days: int = Field(description="…to.")
+    status: str = Field(description="awaiting, packed, shipped, delivered, returned")
+    carrier: str
+    tracking_number: str
+    tracking_url: str = Field(description="The carrier's tracking page, when known.")
+    packed_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    returned_at: datetime | None
+    line_ids: list[int]
+
+
 class OrderOut(Schema):
     id: int
     order_number: str
-    status: str
-    total_amount: Decimal
+    status: str = Field(
+        description="pending_payment, paid, partly_shipped, fulfilled (every parcel "
+        "shipped), delivered, cancelled, refunded"
+    )
+    total_amount: Decimal = Field(description="The items plus shipping.")
+    shipping_amount: Decimal = Field(description="Shipping of every store.")
     currency: str
-    delivery_address: str
+    delivery_address: str = Field(description="The address as one text.")
+    shipping_address: ShippingAddressOut | None = Field(
+        description="The structured address (none for a one-text address)."
+    )
     customer_notes: str
     created_at: datetime
     reserved_until: datetime | None = Field(
@@ -89,6 +158,7 @@ class OrderOut(Schema):
 
 class OrderDetailOut(OrderOut):
     payments: list[OrderPaymentOut]
+    shipments: list[ShipmentOut]
 
 
 class OrderPageOut(Schema):
@@ -115,6 +185,11 @@ def _place(customer_id: int, payload: OrderIn, key: str | None) -> tuple[bool, d
         customer_id=customer_id,
         items=[OrderItem(item.variant_id, item.quantity) for item in payload.items],
         delivery_address=payload.delivery_address,
+        shipping_address=(
+            payload.shipping_address.model_dump() if payload.shipping_address else None
+        ),
+        address_id=payload.address_id,
+        shipping=[(choice.store_id, choice.method_id) for choice in payload.shipping],
         customer_notes=payload.customer_notes,
         idempotency_key=key,
     )
@@ -125,6 +200,7 @@ def _place(customer_id: int, payload: OrderIn, key: str | None) -> tuple[bool, d
     "/orders/",
     response={200: OrderDetailOut, 201: OrderDetailOut, 409: Problem, 422: Problem},
     summary="Place an order",
+    operation_id="order_create",
 )
 async def create_order(
     request: HttpRequest,
@@ -147,7 +223,12 @@ async def create_order(
     return response
 
 
-@router.get("/orders/", response={200: OrderPageOut, 422: Problem}, summary="My orders")
+@router.get(
+    "/orders/",
+    response={200: OrderPageOut, 422: Problem},
+    summary="My orders",
+    operation_id="order_list",
+)
 async def list_orders(request: HttpRequest, filters: Query[OrderFiltersIn]) -> dict[str, Any]:
     """Your orders, newest first; ``status`` filters, ``offset``/``limit`` page."""
     return await in_thread(
@@ -156,7 +237,10 @@ async def list_orders(request: HttpRequest, filters: Query[OrderFiltersIn]) -> d
 
 
 @router.get(
-    "/orders/{order_id}/", response={200: OrderDetailOut, 404: Problem}, summary="One order"
+    "/orders/{order_id}/",
+    response={200: OrderDetailOut, 404: Problem},
+    summary="One order",
+    operation_id="order_get",
 )
 async def get_order(request: HttpRequest, order_id: int) -> HttpResponse:
     """One of your orders with its lines and payments; any other id answers 404."""
@@ -175,6 +259,7 @@ def _cancel(customer_id: int, order_id: int) -> dict[str, Any]:
     "/orders/{order_id}/cancel/",
     response={200: OrderDetailOut, 404: Problem, 409: Problem},
     summary="Cancel an unpaid order",
+    operation_id="order_cancel",
 )
 async def cancel_order(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """Cancels an order awaiting payment and releases its stock; 409 once it is paid,

@@ -8,12 +8,14 @@ from apps.orders.services.lifecycle import (
     order_mark_delivered,
     order_mark_paid,
     order_mark_refunded,
+    order_sync_with_shipments,
 )
-from apps.orders.services.placement import OrderItem, order_create
+from apps.orders.services.placement import OrderItem, OrderQuote, order_create, order_quote
 
 __all__ = [
     "REFUNDABLE_ORDER_STATUSES",
     "OrderItem",
+    "OrderQuote",
     "order_cancel",
     "order_create",
     "order_expire",
@@ -21,4 +23,6 @@ __all__ = [
     "order_mark_delivered",
     "order_mark_paid",
     "order_mark_refunded",
+    "order_quote",
+    "order_sync_with_shipments",
 ]

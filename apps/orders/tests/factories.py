@@ -31,10 +31,11 @@ def place_order(
 ) -> Order:
     customer = customer or UserFactory.create()
     items = items or [(make_variant(), 1)]
+    if "shipping_address" not in fields and "address_id" not in fields:
+        fields.setdefault("delivery_address", ADDRESS)
     order, _ = order_create(
         customer_id=customer.pk,
         items=[OrderItem(variant.pk, quantity) for variant, quantity in items],
-        delivery_address=fields.pop("delivery_address", ADDRESS),
         **fields,
     )
     return order

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from apps.inventory.models import MovementReason, Stock, StockMovement
 from apps.orders.models import Order, OrderLine, OrderStatus
+from apps.shipping.models import Shipment, ShipmentStatus, ShippingMethod
 from apps.vendors.models import StoreStatus
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,14 @@ def test_small_history_is_complete_consistent_and_idempotent() -> None:
     assert demo_statuses == set(OrderStatus.values)
 
     sums = dict(Order.objects.values_list("pk").annotate(s=Sum("lines__line_total")).order_by())
-    assert all(order.total_amount == sums[order.pk] for order in Order.objects.all())
+    shipping = dict(
+        Order.objects.values_list("pk").annotate(s=Sum("shipments__shipping_amount")).order_by()
+    )
+    assert all(
+        order.total_amount == sums[order.pk] + shipping[order.pk]
+        and order.shipping_amount == shipping[order.pk]
+        for order in Order.objects.all()
+    )
     assert len(Order.objects.values_list("order_number", flat=True).distinct()) == count
     assert all(
         len(number) == 12 and number.startswith("FS-") and number[7] == "-"
@@ -89,6 +97,7 @@ def test_lines_are_snapshots_of_approved_stores_variants() -> None:
 STAMPS: dict[str, tuple[bool, bool, bool, bool, bool]] = {
     OrderStatus.PENDING_PAYMENT: (False, False, False, False, False),
     OrderStatus.PAID: (True, False, False, False, False),
+    OrderStatus.PARTLY_SHIPPED: (True, False, False, False, False),
     OrderStatus.FULFILLED: (True, True, False, False, False),
     OrderStatus.DELIVERED: (True, True, True, False, False),
     OrderStatus.CANCELLED: (False, False, False, True, False),
@@ -128,7 +137,9 @@ def test_timestamps_follow_the_lifecycle() -> None:
             assert all(at is not None and order.paid_at <= at for at in shipped)
             assert max(at for at in shipped if at is not None) == order.fulfilled_at
         elif order.status == OrderStatus.PAID:
-            assert None in shipped  # some stores may have shipped, not all
+            assert set(shipped) == {None}  # no store has shipped yet
+        elif order.status == OrderStatus.PARTLY_SHIPPED:
+            assert None in shipped and set(shipped) != {None}  # some stores have, not all
         else:
             assert shipped == [None] * len(shipped)
 
@@ -183,3 +194,26 @@ def test_the_same_seed_gives_the_same_history(time_machine: Any) -> None:
     assert history() == first
     assert snapshot()[:3] == first_snapshot[:3]
     assert snapshot()[3] == first_snapshot[3]
+
+
+def test_the_parcels_follow_their_orders_and_show_every_state() -> None:
+    seed()
+
+    states = Counter(Shipment.objects.values_list("status", flat=True))
+    assert set(states) == set(ShipmentStatus.values)
+    for shipment in Shipment.objects.select_related("order"):
+        order = shipment.order
+        sent = set(
+            order.lines.filter(store_id=shipment.store_id).values_list("fulfilled_at", flat=True)
+        )
+        if shipment.status in {"shipped", "delivered", "returned"}:
+            assert sent == {shipment.shipped_at} and shipment.tracking_number
+            assert shipment.packed_at is not None and shipment.shipped_at is not None
+            assert shipment.packed_at <= shipment.shipped_at
+        else:
+            assert sent == {None} and shipment.shipped_at is None
+        if shipment.status == ShipmentStatus.DELIVERED:
+            assert order.status == OrderStatus.DELIVERED
+            assert shipment.delivered_at == order.delivered_at
+    assert ShippingMethod.objects.filter(store__isnull=True).exists()
+    assert ShippingMethod.objects.filter(store__isnull=False).exists()

@@ -24,19 +24,20 @@ URL = "/api/v2/orders/"
 LINE_COUNTS = [1, 5, 20, 100]
 
 # Inside the test's transaction, so the service's own transaction is a savepoint (2).
-# Then: the variants (1), the order in its savepoint (3), the reservation in its savepoint:
-# lock the stock rows, update them, write the ledger (5), the lines (1), and the
-# order-created event into the outbox (1). (With commission rules for the order's stores,
-# one more reads them: apps/payouts/tests/test_commission.py.)
-PLACEMENT_QUERIES = 13
+# Then: the variants (1), the stores' shipping methods (1), the order in its savepoint (3),
+# the reservation in its savepoint: lock the stock rows, update them, write the ledger
+# (5), the lines (1), the shipments (1), and the order-created event into the outbox (1).
+# (With commission rules for the order's stores, one more reads them:
+# apps/payouts/tests/test_commission.py.)
+PLACEMENT_QUERIES = 15
 # An Idempotency-Key adds: expired keys dropped (1), the key inserted in its savepoint (3)
 # and pointed at the order (1).
 KEYED_PLACEMENT_QUERIES = PLACEMENT_QUERIES + 5
-# The endpoint then reads the order back: the order, its lines, its payments.
-ENDPOINT_QUERIES = KEYED_PLACEMENT_QUERIES + 3
-# A refusal with a key: as far as the locking read (12), its savepoint rolled back (2), the
+# The endpoint then reads the order back: the order, its lines, payments and shipments.
+ENDPOINT_QUERIES = KEYED_PLACEMENT_QUERIES + 4
+# A refusal with a key: as far as the locking read (13), its savepoint rolled back (2), the
 # availability of the short lines read for the answer (1), everything rolled back (2).
-REFUSED_QUERIES = 17
+REFUSED_QUERIES = 18
 
 
 def _variants(count: int, *, stock: int = 50) -> list[Variant]:

@@ -71,6 +71,7 @@ def _customer_id(request: HttpRequest) -> int:
     },
     auth=bearer_auth,
     summary="Start paying an order",
+    operation_id="payment_start",
 )
 async def start_payment(request: HttpRequest, order_id: int, payload: PaymentStartIn) -> Status:
     """Creates a pending payment with the provider and returns what the client needs:
@@ -93,6 +94,7 @@ async def start_payment(request: HttpRequest, order_id: int, payload: PaymentSta
     response={200: PaymentCheckOut, 404: Problem, 502: Problem, 503: Problem},
     auth=bearer_auth,
     summary="Check a payment now",
+    operation_id="payment_verify",
 )
 async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -> dict[str, Any]:
     """Ask the provider right away (the client returns from the hosted page before the
@@ -115,6 +117,7 @@ async def verify_payment(request: HttpRequest, order_id: int, payment_id: int) -
     auth=None,
     throttle=[],  # providers send from few addresses; the signature is the gate
     summary="Provider webhook",
+    operation_id="webhook_receive",
 )
 async def provider_webhook(
     request: HttpRequest, provider: str = Path(..., max_length=PROVIDER_MAX_LENGTH)

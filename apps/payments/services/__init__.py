@@ -7,7 +7,12 @@ from apps.payments.services.confirmation import (
     payment_confirm,
     payment_settle,
 )
-from apps.payments.services.refunds import payment_refund, refund_retry, refund_settle
+from apps.payments.services.refunds import (
+    payment_refund,
+    refund_record,
+    refund_retry,
+    refund_settle,
+)
 from apps.payments.services.webhooks import WebhookReceipt, webhook_receive
 
 __all__ = [
@@ -18,6 +23,7 @@ __all__ = [
     "payment_refund",
     "payment_settle",
     "payment_start",
+    "refund_record",
     "refund_retry",
     "refund_settle",
     "webhook_receive",

@@ -68,10 +68,18 @@ def _call_lease() -> timedelta:
     return max(RETRY_WAIT, timedelta(seconds=6 * timeout))
 
 
-def _claim(payment_id: int, amount: Decimal | None, reason: str, actor: User | None) -> Refund:
+def _claim(
+    payment_id: int,
+    amount: Decimal | None,
+    reason: str,
+    actor: User | None,
+    *,
+    calling: bool = True,
+    store_id: int | None = None,
+) -> Refund:
     """Reserve the amount on the payment (row lock) and record a pending refund whose
-    first call is starting, so two staff refunding at once cannot refund more than was
-    paid."""
+    first call is starting (``calling``; else no call is out yet), so two staff
+    refunding at once cannot refund more than was paid."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().filter(pk=payment_id).first()
         if payment is None:
@@ -101,8 +109,9 @@ def _claim(payment_id: int, amount: Decimal | None, reason: str, actor: User | N
             amount=amount,
             reason=reason,
             actor=actor,
-            attempts=1,
-            next_attempt_at=timezone.now() + _call_lease(),
+            store_id=store_id,
+            attempts=1 if calling else 0,
+            next_attempt_at=timezone.now() + _call_lease() if calling else None,
         )
 
 
@@ -266,6 +275,23 @@ def payment_refund(
     the amount released)."""
     refund = _claim(payment_id, amount, reason, actor)
     return _finish(refund, _ask(refund))
+
+
+def refund_record(
+    *,
+    payment_id: int,
+    amount: Decimal,
+    reason: str,
+    store_id: int | None = None,
+    actor: User | None = None,
+) -> Refund:
+    """Record a refund to be sent later, in the caller's transaction (its amount reserved
+    on the payment like any refund): commit it together with what it is for, then send
+    it with ``refund_retry`` — or the reconciler will. Being recorded before any call,
+    it is sent once: the first call takes its attempt with a conditional update.
+    ``store_id`` names the store whose part it gives back. Raises like
+    ``payment_refund``."""
+    return _claim(payment_id, amount, reason, actor, calling=False, store_id=store_id)
 
 
 def refund_retry(*, refund_id: int, payment_id: int | None = None, actor: User | None) -> Refund:

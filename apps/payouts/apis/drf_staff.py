@@ -89,7 +89,10 @@ class StaffPayoutHoldApi(APIView):
     @extend_schema(
         operation_id="staff_payouts_hold",
         request=ReasonSerializer,
-        responses={201: HoldOutputSerializer},
+        responses={
+            201: HoldOutputSerializer,
+            409: OpenApiResponse(description="Already held (`payouts_already_held`)."),
+        },
         summary="Hold a store's payouts",
     )
     def post(self, request: Request, store_id: int) -> Response:
@@ -117,7 +120,10 @@ class StaffPayoutReleaseApi(APIView):
     @extend_schema(
         operation_id="staff_payouts_release",
         request=ReasonSerializer,
-        responses=HoldOutputSerializer,
+        responses={
+            200: HoldOutputSerializer,
+            409: OpenApiResponse(description="Not held (`payouts_not_held`)."),
+        },
         summary="Release a store's payouts",
     )
     def post(self, request: Request, store_id: int) -> Response:

@@ -300,7 +300,10 @@ class VendorPayoutDestinationApi(APIView):
 
     @extend_schema(
         operation_id="payout_destination_get",
-        responses=DestinationOutputSerializer,
+        responses={
+            200: DestinationOutputSerializer,
+            404: OpenApiResponse(description="No payout destination registered yet."),
+        },
         summary="Payout destination",
     )
     def get(self, request: Request) -> Response:

@@ -10,15 +10,17 @@ from typing import Any
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from apps.common.errors import NotFound
 from apps.orders.models import Order, OrderLine, OrderStatus
+from apps.orders.services.lifecycle import SHIPPING_STATUSES
 from apps.payments.models import Refund, RefundStatus
 from apps.payouts.models import Earning, EarningStatus, EntryKind, LedgerEntry, StoreBalance
 from apps.payouts.rounding import apportion, half_up, minor_unit
 from apps.payouts.services.ledger import balance_locked, balances_locked, entry_post, to_available
+from apps.shipping.models import Shipment, ShipmentStatus
 
 logger = structlog.get_logger(__name__)
 
@@ -37,10 +39,10 @@ def hold_period() -> timedelta:
 @transaction.atomic
 def earnings_record(*, order_id: int) -> list[Earning]:
     """Record each store's part of a paid order: a ``sale`` of its lines' totals and its
-    ``commission`` (both held). Running it again, or racing it, records nothing twice
-    (the balance locks serialise it; ``earning_one_per_order_store`` and the entry keys
-    refuse a second record). An order not paid yet records nothing. Raises
-    ``NotFound``."""
+    shipping, and its ``commission`` on the lines (both held). Running it again, or
+    racing it, records nothing twice (the balance locks serialise it;
+    ``earning_one_per_order_store`` and the entry keys refuse a second record). An order
+    not paid yet records nothing. Raises ``NotFound``."""
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
         raise NotFound("Order not found.", code="order_not_found")
@@ -52,6 +54,15 @@ def earnings_record(*, order_id: int) -> list[Earning]:
         .annotate(gross=Sum("line_total"), commission=Sum("commission_amount"))
         .order_by("store_id")
     )
+    # The shipping a store charged is the store's (it sends the parcel): part of its
+    # gross, without commission, so the stores' parts add up to the order's total.
+    shipping = dict(
+        Shipment.objects.filter(order_id=order.pk, is_exchange=False).values_list(
+            "store_id", "shipping_amount"
+        )
+    )
+    for part in parts:
+        part["gross"] += shipping.get(part["store_id"], Decimal("0.00"))
     balances = balances_locked((part["store_id"], order.currency) for part in parts)
     earnings = []
     for part in parts:
@@ -97,13 +108,14 @@ def earnings_record(*, order_id: int) -> list[Earning]:
 
 
 def refund_record(*, refund_id: int) -> str:
-    """Take a succeeded refund back from the stores of its order, in proportion to what
-    each still has of the order (so a full refund takes everything; commission is given
-    back in the same proportion). A held part is reduced (and never becomes available
-    if nothing is left); a released part comes out of the available balance, the rest as
-    debt. Refunds of money that was never the order's (a payment flagged for refund) are
-    ignored. Idempotent per refund (``refund:<refund>:<store>`` keys). Returns what it
-    did: ``recorded``, ``already recorded``, ``not succeeded``, ``not revenue``."""
+    """Take a succeeded refund back from the stores of its order (from its store alone
+    when it names one: a return), in proportion to what each still has of the order (so
+    a full refund takes everything; commission is given back in the same proportion). A
+    held part is reduced (and never becomes available if nothing is left); a released
+    part comes out of the available balance, the rest as debt. Refunds of money that was
+    never the order's (a payment flagged for refund) are ignored. Idempotent per refund
+    (``refund:<refund>:<store>`` keys). Returns what it did: ``recorded``, ``already
+    recorded``, ``not succeeded``, ``not revenue``."""
     refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
     if refund is None:
         raise NotFound("Refund not found.", code="refund_not_found")
@@ -129,7 +141,13 @@ def refund_record(*, refund_id: int) -> str:
         if not earnings:
             return "not revenue"
         unit = minor_unit(earnings[0].currency)
-        left = [earning.gross - earning.refunded_gross for earning in earnings]
+        # A refund for one store's part (a return) is that store's alone.
+        left = [
+            earning.gross - earning.refunded_gross
+            if refund.store_id in (None, earning.store_id)
+            else Decimal(0)
+            for earning in earnings
+        ]
         amount = min(refund.amount, sum(left, Decimal(0)))
         for earning, share in zip(earnings, apportion(amount, left, unit), strict=True):
             if share > 0:
@@ -182,19 +200,32 @@ def _take_back(earning: Earning, share: Decimal, refund: Refund, balance: StoreB
     earning.save(update_fields=["refunded_gross", "refunded_commission", "status", "updated_at"])
 
 
+def _delivered_before(cutoff: datetime) -> Q:
+    """The store's parcel of the order arrived before ``cutoff`` (and the order was not
+    refunded meanwhile); an order from before shipments existed counts as a whole."""
+    parcel = Shipment.objects.filter(
+        is_exchange=False,
+        order_id=OuterRef("order_id"),
+        store_id=OuterRef("store_id"),
+        status=ShipmentStatus.DELIVERED,
+        delivered_at__lte=cutoff,
+    )
+    any_parcel = Shipment.objects.filter(order_id=OuterRef("order_id"))
+    legacy = Q(order__status=OrderStatus.DELIVERED, order__delivered_at__lte=cutoff) & ~Exists(
+        any_parcel
+    )
+    return Q(order__status__in=SHIPPING_STATUSES) & (Exists(parcel) | legacy)
+
+
 def earnings_release_due(*, now: datetime | None = None) -> int:
-    """End the hold of every part whose order was delivered more than ``PAYOUT_HOLD_DAYS``
-    ago: what is left of it after refunds becomes available (paying back any debt
-    first). One transaction per store and currency; running it twice, or on two workers
-    at once, releases each part once. Returns how many parts were released."""
+    """End the hold of every part whose parcel was delivered more than
+    ``PAYOUT_HOLD_DAYS`` ago: what is left of it after refunds becomes available (paying
+    back any debt first). One transaction per store and currency; running it twice, or
+    on two workers at once, releases each part once. Returns how many parts were released."""
     moment = now or timezone.now()
     cutoff = moment - hold_period()
     due = (
-        Earning.objects.filter(
-            status=EarningStatus.HELD,
-            order__status=OrderStatus.DELIVERED,
-            order__delivered_at__lte=cutoff,
-        )
+        Earning.objects.filter(_delivered_before(cutoff), status=EarningStatus.HELD)
         .order_by("store_id", "currency")
         .values_list("store_id", "currency")
         .distinct()
@@ -208,11 +239,10 @@ def _release(store_id: int, currency: str, cutoff: datetime, now: datetime) -> i
     earnings = list(
         Earning.objects.select_for_update(of=("self",))
         .filter(
+            _delivered_before(cutoff),
             store_id=store_id,
             currency=currency,
             status=EarningStatus.HELD,
-            order__status=OrderStatus.DELIVERED,
-            order__delivered_at__lte=cutoff,
         )
         .order_by("id")
     )

@@ -8,6 +8,7 @@ from apps.authentication.models import Role
 from apps.authentication.services import DEMO_PASSWORD, demo_accounts_ensure
 from apps.catalog.demo import catalog_seed_demo
 from apps.orders.demo import orders_seed_demo
+from apps.shipping.demo import shipping_seed_demo
 
 
 class Command(BaseCommand):
@@ -40,6 +41,10 @@ class Command(BaseCommand):
                 f"products, {catalogue.variants} variants."
             )
         )
+
+        methods = shipping_seed_demo()
+        if methods:
+            self.stdout.write(self.style.SUCCESS(f"Demo shipping methods created: {methods}."))
 
         orders = orders_seed_demo(
             seed=options["seed"], small=options["small"], progress=not options["no_progress"]

@@ -1,0 +1,7 @@
+"""Shipping fixtures: the provider sandbox, for the journeys that pay."""
+
+from __future__ import annotations
+
+from apps.payments.tests.conftest import payment_sandbox
+
+__all__ = ["payment_sandbox"]
