@@ -43,6 +43,10 @@ bench-tasks: install ## Task queue benchmark on Redis: enqueue→start p50/p95 a
 test: install ## Lint, type-check, contracts, migrations check, and the test suite (SQLite, then PostgreSQL + Redis)
 	@scripts/test.sh
 
+.PHONY: mutate
+mutate: install ## Mutation testing of the stock and money services, score per module (<30 min; docs/quality.md)
+	@scripts/mutate.sh
+
 .PHONY: fuzz
 fuzz: install ## Both OpenAPI documents against the app with many generated requests (FUZZ_EXAMPLES, default 100; not in make test)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/pytest -q -p no:cacheprovider apps/common/tests/test_schema_conformance.py

@@ -2,10 +2,13 @@
 # Mutation testing of the code that moves stock and money (`make mutate`; docs/quality.md).
 # mutmut copies the project to mutants/, mutates the modules listed in pyproject.toml
 # [tool.mutmut], and runs the fast SQLite tests of those apps against every mutant.
-# MUTATE_CHILDREN (default 2) bounds the parallel test runs; MUTATE_RESUME=1 keeps the
-# previous results and re-tests only what changed; extra arguments go to `mutmut run`
-# (e.g. a mutant name pattern: scripts/mutate.sh 'apps.payouts.rounding*');
-# MUTATE_TEST_BUDGET (seconds, default 1.5) bounds the tests run per mutant (scripts/mutate_run.py).
+#   MUTATE_CHILDREN     parallel test runs (default 2)
+#   MUTATE_TEST_BUDGET  seconds of tests per mutated function (default 1.5; scripts/mutate_run.py)
+#   MUTATE_KEEP=1       keep mutants/ afterwards (for `mutmut show NAME`, `mutmut browse`);
+#                       otherwise it is removed, as `mypy .` would read the copy
+#   MUTATE_RESUME=1     start from the kept results and re-test only what changed
+# Extra arguments go to `mutmut run`, e.g. mutant names or a pattern ('apps.payouts.rounding*').
+# The per-module scores and every survivor's diff are written to var/mutate/report.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -24,7 +27,15 @@ DATABASE_URL="sqlite:///$MUTATE_TEMPLATE_DB" $BIN/python manage.py migrate --noi
 started=$(date +%s)
 status=0
 $BIN/python scripts/mutate_run.py --max-children "${MUTATE_CHILDREN:-2}" "$@" || status=$?
-echo "mutmut finished in $(( ($(date +%s) - started) / 60 )) min $(( ($(date +%s) - started) % 60 )) s"
+took=$(($(date +%s) - started))
 rm -f var/mutate/*.sqlite3*
-$BIN/python scripts/mutate_report.py
+
+$BIN/python scripts/mutate_report.py --survivors > var/mutate/report.txt || status=$?
+sed -n '/^module/,/^all money modules/p' var/mutate/report.txt
+survivors=$(grep -c '^  apps/' var/mutate/report.txt || true)
+echo "$survivors mutants not killed, listed with their diffs in var/mutate/report.txt"
+printf 'mutmut ran for %d min %02d s\n' $((took / 60)) $((took % 60))
+if [ "${MUTATE_KEEP:-0}" != 1 ]; then
+    rm -rf mutants
+fi
 exit "$status"

@@ -39,7 +39,7 @@ def _use_run_database(*args: Any, **kwargs: Any) -> list[Any]:
 def pytest_sessionstart(session: pytest.Session) -> None:
     import django.test.utils
 
-    django.test.utils.setup_databases = _use_run_database  # type: ignore[assignment]
+    django.test.utils.setup_databases = _use_run_database
 
 
 @pytest.hookimpl(trylast=True)

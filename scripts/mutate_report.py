@@ -72,7 +72,8 @@ def main() -> int:
         print("No mutation results under mutants/: run `make mutate` first.")
         return 1
 
-    print(f"\n{'module':<40} {'mutants':>7} {'killed':>6} {'survived':>8} {'no tests':>8} {'score':>6}")
+    header = ("module", "mutants", "killed", "survived", "no tests", "score")
+    print("\n{:<40} {:>7} {:>6} {:>8} {:>8} {:>6}".format(*header))
     total: Counter[str] = Counter()
     for module, counts in sorted(rows):
         total.update(counts)

@@ -37,6 +37,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# Every status an order reaches once paid (refunded included): it was a sale.
+PAID_OR_LATER = (
+    OrderStatus.PAID,
+    OrderStatus.PARTLY_SHIPPED,
+    OrderStatus.FULFILLED,
+    OrderStatus.DELIVERED,
+    OrderStatus.REFUNDED,
+)
+
+
 class Order(BaseModel):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"

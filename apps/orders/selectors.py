@@ -149,6 +149,7 @@ _SHIPMENT_FIELDS = (
     "shipped_at",
     "delivered_at",
     "returned_at",
+    "is_exchange",
 )
 
 # The order detail's four reads, compiled once (apps.common.prepared): the customer's
@@ -205,8 +206,11 @@ def order_detail_from_rows(
     data["items"] = items
     data["payments"] = payments
     data["needs_refund"] = any(payment["needs_refund"] for payment in payments)
+    # An exchange parcel carries replacements, not the order's lines.
     data["shipments"] = [
-        shipment | {"line_ids": line_ids.get(shipment["store_id"], [])} for shipment in shipments
+        shipment
+        | {"line_ids": [] if shipment["is_exchange"] else line_ids.get(shipment["store_id"], [])}
+        for shipment in shipments
     ]
     return data
 

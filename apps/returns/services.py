@@ -266,11 +266,11 @@ def _reserve_exchanges(request: ReturnRequest, lines: Sequence[Mapping[str, Any]
 
 def _fit_feedback(customer_id: int, lines: Sequence[Mapping[str, Any]]) -> None:
     """A line returned as too small or too large says how its size fits."""
-    from apps.fit.services import fit_feedback_record
-
     for line in lines:
         fit = SIZE_REASONS.get(line["reason"])
         if fit is not None:
+            from apps.fit.services import fit_feedback_record
+
             fit_feedback_record(
                 customer_id=customer_id, order_line_id=line["line_id"], fit=fit, source="return"
             )

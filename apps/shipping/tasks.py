@@ -13,6 +13,7 @@ from django.utils import timezone
 from apps.common.background import background_task
 from apps.common.emails import send_templated_email
 from apps.orders.models import OrderLine, OrderStatus
+from apps.returns.models import ReturnLine
 from apps.shipping.models import Shipment, ShipmentStatus
 from apps.shipping.services import shipments_deliver_overdue
 from apps.vendors.models import Store
@@ -41,6 +42,22 @@ def _shipment_context(shipment: Shipment) -> dict[str, object]:
     }
 
 
+def _replacement_lines(shipment: Shipment) -> list[dict[str, object]]:
+    lines = ReturnLine.objects.filter(
+        request__exchange_shipment=shipment, exchange_variant__isnull=False
+    ).select_related("order_line", "exchange_variant__colour")
+    return [
+        {
+            "product_name": line.order_line.product_name,
+            "size": variant.size,
+            "colour": variant.colour.name,
+            "quantity": line.received_sellable + line.received_damaged,
+        }
+        for line in lines
+        if (variant := line.exchange_variant) is not None
+    ]
+
+
 @background_task(queue="emails")
 def send_shipment_email(*, shipment_id: int, kind: str) -> str:
     """Tell the customer their parcel from a store left (with tracking) or arrived."""
@@ -48,10 +65,13 @@ def send_shipment_email(*, shipment_id: int, kind: str) -> str:
     expected = ShipmentStatus.SHIPPED if kind == "shipped" else ShipmentStatus.DELIVERED
     if kind == "shipped" and shipment.status not in {expected, ShipmentStatus.DELIVERED}:
         return "skipped"  # corrected back by staff before the email went out
+    context = _shipment_context(shipment)
+    if shipment.is_exchange:
+        # The replacement of returned items: its lines are the return's, not the order's.
+        kind = f"exchange_{kind}" if kind == "shipped" else kind
+        context["lines"] = _replacement_lines(shipment)
     send_templated_email(
-        to=shipment.order.customer.email,
-        template=f"shipping/{kind}",
-        context=_shipment_context(shipment),
+        to=shipment.order.customer.email, template=f"shipping/{kind}", context=context
     )
     return "sent"
 

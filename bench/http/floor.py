@@ -389,8 +389,11 @@ def order_json(
                 "shipped_at": iso_or_none(ship[At.SHIP["shipped_at"]]),
                 "delivered_at": iso_or_none(ship[At.SHIP["delivered_at"]]),
                 "returned_at": iso_or_none(ship[At.SHIP["returned_at"]]),
+                "is_exchange": ship[At.SHIP["is_exchange"]],
                 "store_name": ship[At.SHIP["store_name"]],
-                "line_ids": line_ids.get(ship[At.SHIP["store_id"]], []),
+                "line_ids": []
+                if ship[At.SHIP["is_exchange"]]
+                else line_ids.get(ship[At.SHIP["store_id"]], []),
             }
             for ship in shipments
         ],

@@ -111,7 +111,7 @@ SHIPMENT_COLUMNS = (
         (
             "id", "store_id", "method_name", "shipping_amount", "min_days", "max_days",
             "status", "carrier", "tracking_number", "tracking_url", "packed_at", "shipped_at",
-            "delivered_at", "returned_at",
+            "delivered_at", "returned_at", "is_exchange",
         ),
     ),
     ("vendors_store", "name", "store_name"),

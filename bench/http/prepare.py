@@ -10,6 +10,10 @@ access tokens are signed with the run's secret key) writes into ``OUT_DIR``:
   creation scenarios);
 * ``variants.txt`` — ids of sellable variants in one currency, each topped up to plenty of
   available stock (through ``stock_adjust``, so the ledger stays whole);
+* the demo's shipping methods (the marketplace's defaults and those of every other
+  store, ``apps.shipping.demo``) when the database has none — a data set seeded before
+  shipping existed and reused with ``SKIP_SEED`` — so order creation prices shipping as
+  on a fresh seed;
 * ``meta.json`` — counts, the category of the filtered list, one sample of each id.
 
 Tokens come from real sign-in sessions (``session_start``), not from the HTTP login: the
@@ -48,6 +52,8 @@ def prepare(
     from apps.inventory.models import MovementReason, Stock
     from apps.inventory.services import stock_adjust
     from apps.orders.models import Order
+    from apps.shipping.demo import shipping_seed_demo
+    from apps.shipping.models import ShippingMethod
     from apps.vendors.models import StoreStatus
 
     rng = random.Random(seed)
@@ -88,6 +94,9 @@ def prepare(
         )
         topped += 1
 
+    methods_created = shipping_seed_demo()  # nothing when the demo's methods exist
+    methods = ShippingMethod.objects.filter(is_active=True, currency=currency)
+
     if category and not Category.objects.filter(slug=category).exists():
         raise SystemExit(f"category {category!r} not found for the filtered product list")
 
@@ -103,6 +112,8 @@ def prepare(
         "variants": len(chosen),
         "variants_topped_up": topped,
         "currency": currency,
+        "shipping_methods": methods.count(),
+        "shipping_methods_created": methods_created,
         "category": category,
         "sample": {
             "product_id": product_ids[len(product_ids) // 2],

@@ -303,21 +303,27 @@ def test_orders_are_shaped_like_the_apps(status: str, address: dict[str, str]) -
             "tracking_number": "JD0146" if shipped else "",
             "tracking_url": "https://www.dhl.com/t?id=JD0146" if shipped else "",
             "packed_at": MOMENT if shipped else None, "shipped_at": MOMENT if shipped else None,
-            "delivered_at": None, "returned_at": None, "store_name": "Ada",
+            "delivered_at": None, "returned_at": None, "is_exchange": False, "store_name": "Ada",
         },
         {
             "id": 22, "store_id": 2, "method_name": "Standard delivery",
             "shipping_amount": Decimal("0.00"), "min_days": 0, "max_days": 0,
             "status": "awaiting", "carrier": "", "tracking_number": "", "tracking_url": "",
             "packed_at": None, "shipped_at": None, "delivered_at": None, "returned_at": None,
-            "store_name": "Bisi",
+            "is_exchange": False, "store_name": "Bisi",
         },
         {
             "id": 23, "store_id": 9, "method_name": "Express", "shipping_amount": Decimal("0.00"),
             "min_days": 1, "max_days": 2, "status": "returned", "carrier": "",
             "tracking_number": "",
             "tracking_url": "", "packed_at": None, "shipped_at": MOMENT, "delivered_at": None,
-            "returned_at": MOMENT, "store_name": "Chi",
+            "returned_at": MOMENT, "is_exchange": False, "store_name": "Chi",
+        },
+        {
+            "id": 24, "store_id": 1, "method_name": "Exchange", "shipping_amount": Decimal("0.00"),
+            "min_days": 2, "max_days": 6, "status": "awaiting", "carrier": "",
+            "tracking_number": "", "tracking_url": "", "packed_at": None, "shipped_at": None,
+            "delivered_at": None, "returned_at": None, "is_exchange": True, "store_name": "Ada",
         },
     ]  # fmt: skip
     app = orders.order_detail_from_rows(order, lines, payments, shipments)
@@ -563,17 +569,20 @@ def test_the_floor_places_orders_as_the_app_does(world: str) -> None:
                 customer_notes="Leave at the gate",
                 idempotency_key=f"app-{number}",
             )
+        with CaptureQueriesContext(connections["default"]) as read:
+            orders.order_get_for_customer(customer_id=customer.pk, order_id=made.pk)
         status, answer, statements = _floor_place(customer.pk, payload, f"floor-{number}")
         assert status == 201
 
-        # The same statements, in the same order (the app's savepoints, its outbox row and
-        # a cold category cache are what the floor leaves out).
+        # The same statements, in the same order, placing and reading back (the app's
+        # savepoints, its outbox row and a cold category cache are what the floor leaves
+        # out).
         categories = _skeleton(sql.CATEGORIES)
         sent = [query["sql"] for query in captured.captured_queries]
         placed = sent[: sent.index("COMMIT")]  # then come the tasks run on commit
         app_sql = [
             _skeleton(query)
-            for query in placed
+            for query in placed + [query["sql"] for query in read.captured_queries]
             if not query.startswith(("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT"))
             and '"common_outboxmessage"' not in query
         ]

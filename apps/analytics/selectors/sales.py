@@ -51,15 +51,10 @@ from django.db.models.functions import Coalesce, Least, RowNumber, Trunc
 
 from apps.analytics.periods import ReportScope, period_end
 from apps.catalog.models import default_currency
-from apps.orders.models import Order, OrderLine, OrderStatus
+from apps.orders.models import PAID_OR_LATER, Order, OrderLine, OrderStatus
 from apps.payments.models import Refund, RefundStatus
 
-PAID_STATUSES = (
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.DELIVERED,
-    OrderStatus.REFUNDED,
-)
+PAID_STATUSES = PAID_OR_LATER
 TOP = 10
 CENT = Decimal("0.01")
 # Sums of many amounts outgrow an order's 12 digits; shares keep more decimals until the
@@ -334,26 +329,39 @@ def _zero_period(start: date, group_by: str) -> dict[str, Any]:
 def sales_figures(*, scope: ReportScope) -> list[dict[str, Any]]:
     """The sales of ``scope``, one entry per currency sold in (the marketplace currency
     when nothing sold): totals, the series with every period (zeros where nothing sold),
-    the top products and stores by net revenue, and every store's figures. Four
+    the top products and stores by net revenue, and every store's figures — with units
+    returned, return rates and the top return reasons (``selectors.returns``). Seven
     queries."""
+    from apps.analytics.selectors.returns import returns_by_currency, with_returns
+
     totals = _totals(scope)
     series = _series(scope)
     products = _top_products(scope)
     stores = _stores(scope)
+    returns = returns_by_currency(scope)
     currencies = sorted(totals) or [default_currency()]
     empty = _amounts({})
-    figures = []
+    figures: list[dict[str, Any]] = []
     for currency in currencies:
-        by_store = stores.get(currency, [])
+        returned: dict[str, Any] = returns.get(
+            currency, {"units": 0, "products": {}, "stores": {}, "reasons": []}
+        )
+        by_store = [
+            with_returns(store, returned["stores"].get(store["store_id"], 0))
+            for store in stores.get(currency, [])
+        ]
+        total: dict[str, Any] = totals.get(currency) or {
+            **empty,
+            "average_order_value": money(0),
+            "max_order_value": money(0),
+            "min_order_value": money(0),
+        }
         figures.append(
             {
                 "currency": currency,
-                "totals": totals.get(currency)
-                or {
-                    **empty,
-                    "average_order_value": money(0),
-                    "max_order_value": money(0),
-                    "min_order_value": money(0),
+                "totals": {
+                    **with_returns(total, returned["units"]),
+                    "top_return_reasons": returned["reasons"],
                 },
                 "series": [
                     {
@@ -362,7 +370,10 @@ def sales_figures(*, scope: ReportScope) -> list[dict[str, Any]]:
                     }
                     for start in scope.periods()
                 ],
-                "top_products": products.get(currency, []),
+                "top_products": [
+                    with_returns(product, returned["products"].get(product["product_id"], 0))
+                    for product in products.get(currency, [])
+                ],
                 "top_stores": by_store[:TOP],
                 "stores": by_store,
             }

@@ -9,7 +9,9 @@ time to fulfil runs from the order's ``paid_at``. Over the range's paid orders:
   48 h after payment (parts of orders refunded in full before shipping are not due);
 * refund rate (parts with any refund) and the refunded amount per currency;
 * cancellation rate: cancelled ÷ placed, over the orders *placed* in the range (an unpaid
-  order has no payment date; expiries count as cancellations).
+  order has no payment date; expiries count as cancellations);
+* return rate: units asked back ÷ units sold, and the top return reasons
+  (``selectors.returns``).
 
 The per-part rows are one grouped query; the per-store figures are aggregated over it
 by the database: ``percentile_cont`` on PostgreSQL, and on other databases the two
@@ -31,6 +33,7 @@ from django.db.models.sql.compiler import SQLCompiler
 from django.utils import timezone
 
 from apps.analytics.periods import ReportScope
+from apps.analytics.selectors.returns import returns_by_store
 from apps.analytics.selectors.sales import SHARE, line_refund_share, money, paid_lines
 from apps.orders.models import OrderLine, OrderStatus
 
@@ -229,6 +232,13 @@ def store_scorecards(*, scope: ReportScope, now: datetime | None = None) -> list
         refunded.setdefault(row["store_id"], {})[row["currency"]] = money(row["amount"])
 
     paid = {row[0]: row for row in counts}
+    returns = returns_by_store(scope)
+    no_returns = {
+        "units_sold": 0,
+        "units_returned": 0,
+        "return_rate": 0.0,
+        "top_return_reasons": [],
+    }
     cards = []
     for store_id in paid.keys() | placed.keys():
         _, name, paid_orders, fulfilled, within, due, any_refund = (
@@ -255,6 +265,7 @@ def store_scorecards(*, scope: ReportScope, now: datetime | None = None) -> list
                 "refunded_orders": int(any_refund or 0),
                 "refund_rate": _rate(int(any_refund or 0), paid_orders),
                 "refunded": refunded.get(store_id, {}),
+                **returns.get(store_id, no_returns),
             }
         )
     return sort_scorecards(cards, "store_name")

@@ -42,6 +42,7 @@ def _point(orders: int, units: int, gross: str, refunds: str, net: str) -> dict[
 
 
 ZERO = _point(0, 0, "0.00", "0.00", "0.00")
+NOTHING_RETURNED = {"units_returned": 0, "return_rate": 0.0}
 
 
 def test_totals_count_paid_orders_and_net_the_refunds(history: History) -> None:
@@ -52,6 +53,8 @@ def test_totals_count_paid_orders_and_net_the_refunds(history: History) -> None:
         "average_order_value": "106.67",
         "max_order_value": "250.00",
         "min_order_value": "20.00",
+        **NOTHING_RETURNED,
+        "top_return_reasons": [],
     }
 
 
@@ -133,9 +136,11 @@ def test_top_products_and_stores_rank_by_net_revenue(history: History) -> None:
     ]
     stores = [
         {"store_id": history.store_a.pk, "name": "Adire House"}
-        | _point(4, 6, "440.00", "150.00", "290.00"),
+        | _point(4, 6, "440.00", "150.00", "290.00")
+        | NOTHING_RETURNED,
         {"store_id": history.store_b.pk, "name": "Bella Shoes"}
-        | _point(3, 4, "200.00", "5.00", "195.00"),
+        | _point(3, 4, "200.00", "5.00", "195.00")
+        | NOTHING_RETURNED,
     ]
     assert figures["top_stores"] == stores
     assert figures["stores"] == stores
@@ -149,6 +154,8 @@ def test_a_stores_report_holds_only_its_part_of_each_order(history: History) -> 
         "average_order_value": "110.00",
         "max_order_value": "200.00",  # o1's dresses, not o1's total
         "min_order_value": "20.00",
+        **NOTHING_RETURNED,
+        "top_return_reasons": [],
     }
     assert [point["net_revenue"] for point in figures["series"]] == ["200.00", "90.00"]
     assert {row["product_id"] for row in figures["top_products"]} == {

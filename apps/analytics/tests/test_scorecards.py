@@ -22,6 +22,9 @@ from apps.orders.models import OrderStatus
 pytestmark = pytest.mark.django_db
 
 
+NOTHING_RETURNED = {"units_returned": 0, "return_rate": 0.0, "top_return_reasons": []}
+
+
 def test_each_store_gets_its_scorecard(history: History) -> None:
     cards = store_scorecards(scope=history.scope(), now=NOW)
 
@@ -42,6 +45,8 @@ def test_each_store_gets_its_scorecard(history: History) -> None:
             "refunded_orders": 3,  # o1 (its share of 25), o4, o5
             "refund_rate": 0.75,
             "refunded": {"NGN": "150.00"},
+            "units_sold": 6,
+            **NOTHING_RETURNED,
         },
         {
             "store_id": history.store_b.pk,
@@ -59,6 +64,8 @@ def test_each_store_gets_its_scorecard(history: History) -> None:
             "refunded_orders": 1,
             "refund_rate": 0.3333,
             "refunded": {"NGN": "5.00"},
+            "units_sold": 4,
+            **NOTHING_RETURNED,
         },
     ]
 
@@ -175,4 +182,5 @@ def test_scorecards_cost_a_fixed_number_of_queries(history: History) -> None:
             shipped={history.store_a.pk: paid + timedelta(hours=day), history.store_b.pk: paid},
         )
 
-    assert _queries(history) == few == (3 if connection.vendor == "postgresql" else 4)
+    # With the two of the return rates.
+    assert _queries(history) == few == (5 if connection.vendor == "postgresql" else 6)

@@ -3,8 +3,8 @@
 For every operation of ``/api/v1/schema/`` and ``/api/v2/openapi.json``, schemathesis
 generates requests — valid ones and invalid ones — and sends them as an anonymous
 visitor, a customer, a vendor and a member of staff, over a small world (the demo
-accounts, a demo catalogue, one order of the customer's from the vendor's store). Every
-answer must be:
+accounts, a demo catalogue, one order of the customer's from the vendor's store, the
+payment providers' sandbox). Every answer must be:
 
 - not a 5xx;
 - a status code the operation documents;
@@ -12,7 +12,7 @@ answer must be:
 - shaped as the schema documented for that status and content type.
 
 ``FUZZ_EXAMPLES`` sets how many requests schemathesis generates per operation and
-principal (default 10, deterministic: derandomized, no example database); ``make fuzz``
+principal (default 8, deterministic: derandomized, no example database); ``make fuzz``
 runs the same checks with many more. The app is called in-process (WSGI) inside each
 test's transaction, so nothing a generated request writes outlives its test; the
 generated-client journeys (``test_generated_clients``) go over real HTTP.
@@ -39,11 +39,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from apps.payments.tests.conftest import payment_sandbox  # noqa: F401 - a fixture
 from config.wsgi import application
+from tools.sandbox import SandboxServer
 
 pytestmark = pytest.mark.django_db
 
-DEFAULT_EXAMPLES = 10
+DEFAULT_EXAMPLES = 8
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", DEFAULT_EXAMPLES))
 #: ``make fuzz``: more generated requests, and schemathesis's coverage phase too (the
 #: boundary and just-out-of-bounds value of every parameter and field, a fixed set).
@@ -103,8 +105,13 @@ def _in_process_requests() -> Iterator[None]:
 
 
 @pytest.fixture(params=PRINCIPALS)
-def principal(request: pytest.FixtureRequest, settings: Any) -> Iterator[dict[str, str]]:
-    """The headers of one principal, in a world with something to find."""
+def principal(
+    request: pytest.FixtureRequest,
+    settings: Any,
+    payment_sandbox: SandboxServer,  # noqa: F811 - the fixture imported above
+) -> Iterator[dict[str, str]]:
+    """The headers of one principal, in a world with something to find and the payment
+    providers' sandbox to pay in (without it, starting a payment is a 503)."""
     from apps.authentication.models import Role
     from apps.authentication.services import ClientInfo, session_start
     from apps.authentication.services.demo import demo_accounts_ensure

@@ -125,7 +125,8 @@ class ShipmentOut(Schema):
     shipped_at: datetime | None
     delivered_at: datetime | None
     returned_at: datetime | None
-    line_ids: list[int]
+    is_exchange: bool = Field(description="Replacements for returned items (docs/returns.md).")
+    line_ids: list[int] = Field(description="The order's lines in it (none in an exchange).")
 
 
 class OrderOut(Schema):

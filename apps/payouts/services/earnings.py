@@ -14,7 +14,7 @@ from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from apps.common.errors import NotFound
-from apps.orders.models import Order, OrderLine, OrderStatus
+from apps.orders.models import PAID_OR_LATER, Order, OrderLine, OrderStatus
 from apps.orders.services.lifecycle import SHIPPING_STATUSES
 from apps.payments.models import Refund, RefundStatus
 from apps.payouts.models import Earning, EarningStatus, EntryKind, LedgerEntry, StoreBalance
@@ -24,12 +24,7 @@ from apps.shipping.models import Shipment, ShipmentStatus
 
 logger = structlog.get_logger(__name__)
 
-PAID_STATUSES = (
-    OrderStatus.PAID,
-    OrderStatus.FULFILLED,
-    OrderStatus.DELIVERED,
-    OrderStatus.REFUNDED,
-)
+PAID_STATUSES = PAID_OR_LATER
 
 
 def hold_period() -> timedelta:

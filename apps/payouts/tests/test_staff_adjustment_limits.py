@@ -1,6 +1,6 @@
 """Staff balance adjustments at their edges: the exact limits are allowed, one step past
-them is refused with the code a client reads, and every adjustment leaves an audit record
-that names the store, the entry, the signed amount and the currency."""
+them is refused with the code a client reads, and every adjustment, hold and release leaves
+an audit record that names the store (whatever its id) and who acted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from apps.common.errors import NotFound, ValidationFailed
 from apps.payouts.exceptions import InsufficientAvailable
-from apps.payouts.models import LedgerEntry, StaffAction, StaffActionKind
-from apps.payouts.services import ledger_adjust
+from apps.payouts.models import LedgerEntry, PayoutHold, StaffAction, StaffActionKind
+from apps.payouts.services import ledger_adjust, payouts_hold, payouts_release
 from apps.payouts.services.staff import MAX_ADJUSTMENT
 from apps.payouts.tests import factories as f
 from apps.payouts.tests.checks import balance_of
@@ -114,4 +114,23 @@ def test_every_adjustment_is_audited_with_its_store_entry_and_signed_amount(
     assert [a.details for a in actions] == [
         {"entry_id": credit.pk, "amount": "40.00", "currency": "NGN"},
         {"entry_id": debit.pk, "amount": "-15.00", "currency": "NGN"},
+    ]
+
+
+def test_holding_and_releasing_payouts_is_audited_against_the_store(
+    django_user_model: Any,
+) -> None:
+    shop = f.store(pk=1_000_000)
+    staff = django_user_model.objects.create_user(email="ops@example.com", password="x")
+
+    hold = payouts_hold(store_id=shop.pk, reason="Chargeback review", actor=staff)
+    payouts_release(store_id=shop.pk, reason="Review done", actor=staff)
+
+    assert (hold.store_id, hold.actor_id, hold.reason) == (shop.pk, staff.pk, "Chargeback review")
+    assert not PayoutHold.objects.exists()
+    assert list(
+        StaffAction.objects.order_by("id").values_list("kind", "store_id", "actor_id", "reason")
+    ) == [
+        (StaffActionKind.HOLD, shop.pk, staff.pk, "Chargeback review"),
+        (StaffActionKind.RELEASE, shop.pk, staff.pk, "Review done"),
     ]

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from apps.authentication.apis.ninja_auth import bearer_auth
 from apps.authentication.tokens import AccessPrincipal
@@ -113,12 +113,12 @@ def _create(customer_id: int, payload: ReturnIn) -> dict[str, Any]:
     summary="Ask to return or exchange items",
     operation_id="return_create",
 )
-async def create_return(request: HttpRequest, payload: ReturnIn) -> tuple[int, Any]:
+async def create_return(request: HttpRequest, payload: ReturnIn) -> Status:
     """Within the store's window after the parcel was delivered (14 days unless the
     store says otherwise). 409 ``not_delivered``, ``return_window_closed``, or
     ``insufficient_stock`` for an exchange; 422 names each bad line field (more units
     than are left to return, a line of another parcel, a dearer exchange)."""
-    return 201, await in_thread(_create, _customer_id(request), payload)
+    return Status(201, await in_thread(_create, _customer_id(request), payload))
 
 
 @router.get(

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
-from apps.authentication.services import ClientInfo, session_start
+from apps.common.tests.api_clients import post_json, problem_fields, signed_in
 from apps.shipping.models import ShippingMethod
 from apps.shipping.tests import factories as f
 from apps.vendors.tests.factories import UserFactory
@@ -20,26 +19,11 @@ METHODS = "/api/v1/vendor/shipping-methods/"
 SHIPMENTS = "/api/v1/vendor/shipments/"
 
 
-def _as(user: Any) -> Client:
-    token = session_start(user=user, client=ClientInfo()).access
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def _post(client: Client, path: str, body: Any = None) -> Any:
-    return client.post(path, body or {}, content_type="application/json")
-
-
-def _fields(response: Any) -> list[str]:
-    assert response.status_code == 422, response.content
-    assert response["Content-Type"] == "application/problem+json"
-    return sorted({error["field"] for error in response.json()["errors"]})
-
-
 def test_a_vendor_manages_their_shipping_methods() -> None:
     store = f.shop()
-    vendor = _as(store.owner)
+    vendor = signed_in(store.owner)
 
-    created = _post(
+    created = post_json(
         vendor,
         METHODS,
         {
@@ -68,31 +52,31 @@ def test_a_vendor_manages_their_shipping_methods() -> None:
 
 
 def test_bad_methods_name_every_field_and_write_nothing() -> None:
-    vendor = _as(f.shop().owner)
+    vendor = signed_in(f.shop().owner)
 
-    response = _post(
+    response = post_json(
         vendor,
         METHODS,
         {"name": "", "price": "-1", "min_days": 9, "max_days": 200, "countries": ["ZZ"]},
     )
-    unknown_country = _post(
+    unknown_country = post_json(
         vendor,
         METHODS,
         {"name": "Abroad", "price": "1.00", "min_days": 1, "max_days": 2, "countries": ["ZZ"]},
     )
-    backwards = _post(
+    backwards = post_json(
         vendor, METHODS, {"name": "Slow", "price": "1.00", "min_days": 9, "max_days": 2}
     )
 
-    assert _fields(response) == ["max_days", "name", "price"]
-    assert _fields(unknown_country) == ["countries"]
-    assert _fields(backwards) == ["max_days"]
+    assert problem_fields(response) == ["max_days", "name", "price"]
+    assert problem_fields(unknown_country) == ["countries"]
+    assert problem_fields(backwards) == ["max_days"]
     assert not ShippingMethod.objects.exists()
 
 
 def test_another_stores_method_is_not_found() -> None:
     theirs = f.method(f.shop(), "1000.00")
-    vendor = _as(f.shop().owner)
+    vendor = signed_in(f.shop().owner)
 
     assert vendor.get(f"{METHODS}{theirs.pk}/").status_code == 404
     assert vendor.delete(f"{METHODS}{theirs.pk}/").status_code == 404
@@ -104,7 +88,7 @@ def test_another_stores_method_is_not_found() -> None:
 
 
 def test_customers_cannot_use_the_vendor_endpoints() -> None:
-    customer = _as(UserFactory.create())
+    customer = signed_in(UserFactory.create())
     assert customer.get(METHODS).status_code == 403
     assert customer.get(SHIPMENTS).status_code == 403
 
@@ -112,17 +96,17 @@ def test_customers_cannot_use_the_vendor_endpoints() -> None:
 def test_a_vendor_packs_ships_and_reports_delivery(django_capture_on_commit_callbacks: Any) -> None:
     store = f.shop()
     order = f.paid_order([(f.variant(store), 1), (f.variant(store), 2)])
-    vendor = _as(store.owner)
+    vendor = signed_in(store.owner)
 
     [waiting] = vendor.get(f"{SHIPMENTS}?status=awaiting").json()["results"]
     assert (waiting["order_number"], waiting["status"]) == (order.order_number, "awaiting")
     assert sorted(waiting["line_ids"]) == sorted(order.lines.values_list("pk", flat=True))
 
-    packed = _post(vendor, SHIPMENTS, {"line_ids": waiting["line_ids"]})
+    packed = post_json(vendor, SHIPMENTS, {"line_ids": waiting["line_ids"]})
     assert packed.status_code == 201 and packed.json()["status"] == "packed"
 
     with django_capture_on_commit_callbacks(execute=True):
-        shipped = _post(
+        shipped = post_json(
             vendor,
             f"{SHIPMENTS}{waiting['id']}/ship/",
             {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
@@ -131,19 +115,19 @@ def test_a_vendor_packs_ships_and_reports_delivery(django_capture_on_commit_call
     assert shipped.json()["tracking_url"].startswith("https://www.ups.com/track")
     assert shipped.json()["order_status"] == "fulfilled"
 
-    again = _post(
+    again = post_json(
         vendor, f"{SHIPMENTS}{waiting['id']}/ship/", {"carrier": "UPS", "tracking_number": "X"}
     )
     assert again.status_code == 409 and again.json()["code"] == "shipment_already_in_status"
 
-    delivered = _post(vendor, f"{SHIPMENTS}{waiting['id']}/delivered/")
+    delivered = post_json(vendor, f"{SHIPMENTS}{waiting['id']}/delivered/")
     assert delivered.status_code == 200 and delivered.json()["order_status"] == "delivered"
     assert [c["to_status"] for c in delivered.json()["changes"]] == [
         "packed",
         "shipped",
         "delivered",
     ]
-    returned = _post(vendor, f"{SHIPMENTS}{waiting['id']}/returned/")
+    returned = post_json(vendor, f"{SHIPMENTS}{waiting['id']}/returned/")
     assert returned.status_code == 409 and returned.json()["code"] == "illegal_shipment_transition"
 
 
@@ -151,17 +135,17 @@ def test_bad_shipment_input_is_named_and_other_stores_parcels_are_not_found() ->
     store, other = f.shop(), f.shop()
     order = f.paid_order([(f.variant(store), 1)])
     shipment = f.shipment_of(order, store)
-    vendor, stranger = _as(store.owner), _as(other.owner)
+    vendor, stranger = signed_in(store.owner), signed_in(other.owner)
 
-    assert _fields(_post(vendor, f"{SHIPMENTS}{shipment.pk}/ship/", {"carrier": "UPS"})) == [
-        "tracking_number"
-    ]
-    assert _fields(_post(vendor, SHIPMENTS, {"line_ids": []})) == ["line_ids"]
-    assert _fields(_post(vendor, SHIPMENTS, {"line_ids": ["x"]})) == ["line_ids.0"]
-    assert _fields(vendor.get(f"{SHIPMENTS}?status=lost")) == ["status"]
+    assert problem_fields(
+        post_json(vendor, f"{SHIPMENTS}{shipment.pk}/ship/", {"carrier": "UPS"})
+    ) == ["tracking_number"]
+    assert problem_fields(post_json(vendor, SHIPMENTS, {"line_ids": []})) == ["line_ids"]
+    assert problem_fields(post_json(vendor, SHIPMENTS, {"line_ids": ["x"]})) == ["line_ids.0"]
+    assert problem_fields(vendor.get(f"{SHIPMENTS}?status=lost")) == ["status"]
     assert stranger.get(f"{SHIPMENTS}{shipment.pk}/").status_code == 404
-    assert _post(stranger, f"{SHIPMENTS}{shipment.pk}/delivered/").status_code == 404
-    packing_theirs = _post(stranger, SHIPMENTS, {"line_ids": [order.lines.get().pk]})
+    assert post_json(stranger, f"{SHIPMENTS}{shipment.pk}/delivered/").status_code == 404
+    packing_theirs = post_json(stranger, SHIPMENTS, {"line_ids": [order.lines.get().pk]})
     assert packing_theirs.status_code == 404
     assert stranger.get(SHIPMENTS).json()["count"] == 0
     assert f.shipment_of(order, store).status == "awaiting"

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.test import Client
 
-from apps.authentication.services import ClientInfo, session_start
 from apps.common.scheduler import run_due_jobs
+from apps.common.tests.api_clients import deliver_webhook, post_json, signed_in
 from apps.shipping.tests import factories as f
 from apps.vendors.tests.factories import UserFactory
 from tools.sandbox import SandboxServer
@@ -22,29 +21,6 @@ from tools.sandbox import SandboxServer
 pytestmark = pytest.mark.django_db
 
 START = datetime(2026, 8, 3, 9, 0, tzinfo=UTC)
-
-
-def _as(user: Any) -> Client:
-    token = session_start(user=user, client=ClientInfo()).access
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def _post(client: Client, path: str, body: Any = None) -> Any:
-    return client.post(path, body or {}, content_type="application/json")
-
-
-def _webhook(webhook: dict[str, Any]) -> Any:
-    headers = {
-        f"HTTP_{k.upper().replace('-', '_')}": v
-        for k, v in webhook["headers"].items()
-        if k.lower() != "content-type"
-    }
-    return Client().post(
-        f"/api/v2/webhooks/{webhook['provider']}/",
-        webhook["body"],
-        content_type="application/json",
-        **headers,
-    )
 
 
 def test_quote_order_pay_ship_track_and_deliver(
@@ -62,10 +38,10 @@ def test_quote_order_pay_ship_track_and_deliver(
     f.method(kente, "1500.00")
     dress, cloth = f.variant(adire, "18000.00"), f.variant(kente, "9000.00")
     user = UserFactory.create()
-    customer = _as(user)
+    customer = signed_in(user)
 
     # The customer saves an address, then asks what the basket costs to ship there
-    saved = _post(customer, "/api/v2/addresses/", {**f.LAGOS, "label": "Home"})
+    saved = post_json(customer, "/api/v2/addresses/", {**f.LAGOS, "label": "Home"})
     assert saved.status_code == 201, saved.content
     basket = {
         "items": [
@@ -75,35 +51,39 @@ def test_quote_order_pay_ship_track_and_deliver(
         "address_id": saved.json()["id"],
         "shipping": [{"store_id": adire.pk, "method_id": express.pk}],
     }
-    quote = _post(customer, "/api/v2/shipping/quote/", basket).json()
+    quote = post_json(customer, "/api/v2/shipping/quote/", basket).json()
     assert (quote["shipping_total"], quote["total"]) == ("6500.00", "42500.00")
 
     # …orders it and pays the quoted total with Paystack
     with capture(execute=True):
-        placed = _post(customer, "/api/v2/orders/", basket)
+        placed = post_json(customer, "/api/v2/orders/", basket)
         assert placed.status_code == 201, placed.content
         order_id = placed.json()["id"]
-        started = _post(customer, f"/api/v2/orders/{order_id}/payments/", {"provider": "paystack"})
+        started = post_json(
+            customer, f"/api/v2/orders/{order_id}/payments/", {"provider": "paystack"}
+        )
     assert started.status_code == 201, started.content
     assert started.json()["amount"] == quote["total"]
     payment_sandbox.pay("paystack", started.json()["reference"])
     [paid] = [w for w in payment_sandbox.sent_webhooks if w["type"] == "charge.success"]
     with capture(execute=True):
-        assert _webhook(paid).status_code == 200
+        assert deliver_webhook(paid).status_code == 200
     assert customer.get(f"/api/v2/orders/{order_id}/").json()["status"] == "paid"
 
     # Each vendor packs and ships its parcel with tracking
     mail.outbox.clear()
     for store, carrier, number in ((adire, "DHL", "JD014600"), (kente, "GIG", "GIG-77")):
-        vendor = _as(store.owner)
+        vendor = signed_in(store.owner)
         [parcel] = vendor.get("/api/v1/vendor/shipments/?status=awaiting").json()["results"]
         assert parcel["shipping_address"]["city"] == "Lagos"
         assert (
-            _post(vendor, "/api/v1/vendor/shipments/", {"line_ids": parcel["line_ids"]}).status_code
+            post_json(
+                vendor, "/api/v1/vendor/shipments/", {"line_ids": parcel["line_ids"]}
+            ).status_code
             == 201
         )
         with capture(execute=True):
-            shipped = _post(
+            shipped = post_json(
                 vendor,
                 f"/api/v1/vendor/shipments/{parcel['id']}/ship/",
                 {"carrier": carrier, "tracking_number": number},
@@ -113,7 +93,7 @@ def test_quote_order_pay_ship_track_and_deliver(
 
     # The customer (signed in again: hours went by) sees both parcels with their tracking
     # and was told of each
-    customer = _as(user)
+    customer = signed_in(user)
     order = customer.get(f"/api/v2/orders/{order_id}/").json()
     assert order["status"] == "fulfilled"
     tracking = {
@@ -132,9 +112,9 @@ def test_quote_order_pay_ship_track_and_deliver(
 
     # The customer confirms the express parcel; the other is delivered after the window
     time_machine.shift(timedelta(days=1))
-    customer = _as(user)
+    customer = signed_in(user)
     with capture(execute=True):
-        confirmed = _post(
+        confirmed = post_json(
             customer, f"/api/v2/orders/{order_id}/shipments/{dhl['id']}/confirm-delivery/"
         )
     assert confirmed.json()["status"] == "fulfilled"
@@ -142,7 +122,7 @@ def test_quote_order_pay_ship_track_and_deliver(
     with capture(execute=True):
         run_due_jobs()
 
-    done = _as(user).get(f"/api/v2/orders/{order_id}/").json()
+    done = signed_in(user).get(f"/api/v2/orders/{order_id}/").json()
     assert done["status"] == "delivered"
     assert [s["status"] for s in done["shipments"]] == ["delivered", "delivered"]
     delivered_mail = [m for m in mail.outbox if m.subject.endswith("was delivered")]

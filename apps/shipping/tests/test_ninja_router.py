@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from apps.addresses.services import address_create
-from apps.authentication.services import ClientInfo, session_start
+from apps.common.tests.api_clients import post_json, problem_fields, signed_in
 from apps.orders.models import Order
 from apps.shipping.services import shipment_ship
 from apps.shipping.tests import factories as f
@@ -19,20 +19,6 @@ from apps.vendors.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 QUOTE, ORDERS = "/api/v2/shipping/quote/", "/api/v2/orders/"
-
-
-def _as(user: Any) -> Client:
-    token = session_start(user=user, client=ClientInfo()).access
-    return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
-def _post(client: Client, path: str, body: Any) -> Any:
-    return client.post(path, body, content_type="application/json")
-
-
-def _fields(response: Any) -> list[str]:
-    assert response.status_code == 422, response.content
-    return sorted({error["field"] for error in response.json()["errors"]})
 
 
 @pytest.fixture
@@ -49,9 +35,9 @@ def basket() -> dict[str, Any]:
 
 
 def test_a_quote_lists_each_stores_options_and_the_totals(basket: dict[str, Any]) -> None:
-    customer = _as(UserFactory.create())
+    customer = signed_in(UserFactory.create())
 
-    response = _post(customer, QUOTE, {"items": basket["items"], "country": "NG"})
+    response = post_json(customer, QUOTE, {"items": basket["items"], "country": "NG"})
 
     assert response.status_code == 200, response.content
     quote = response.json()
@@ -70,7 +56,7 @@ def test_an_order_with_an_address_and_a_chosen_method_shows_its_shipments(
     basket: dict[str, Any],
 ) -> None:
     user = UserFactory.create()
-    customer = _as(user)
+    customer = signed_in(user)
     home = address_create(customer=user, data=f.LAGOS, label="Home")
     body = {
         "items": basket["items"],
@@ -78,8 +64,8 @@ def test_an_order_with_an_address_and_a_chosen_method_shows_its_shipments(
         "shipping": [{"store_id": basket["adire"].pk, "method_id": basket["express"].pk}],
     }
 
-    quoted = _post(customer, QUOTE, body).json()
-    placed = _post(customer, ORDERS, body)
+    quoted = post_json(customer, QUOTE, body).json()
+    placed = post_json(customer, ORDERS, body)
 
     assert placed.status_code == 201, placed.content
     order = placed.json()
@@ -95,46 +81,46 @@ def test_an_order_with_an_address_and_a_chosen_method_shows_its_shipments(
         "awaiting",
     )
     assert free["shipping_amount"] == "0.00" and len(free["line_ids"]) == 1
-    assert _as(user).get(f"{ORDERS}{order['id']}/").json()["shipments"] == order["shipments"]
+    assert signed_in(user).get(f"{ORDERS}{order['id']}/").json()["shipments"] == order["shipments"]
 
 
 def test_the_address_is_checked_field_by_field(basket: dict[str, Any]) -> None:
-    customer = _as(UserFactory.create())
+    customer = signed_in(UserFactory.create())
     bad = {**f.LONDON, "postal_code": "123", "phone": "12"}
 
-    inline = _post(customer, ORDERS, {"items": basket["items"], "shipping_address": bad})
-    nothing = _post(customer, ORDERS, {"items": basket["items"]})
-    both = _post(
+    inline = post_json(customer, ORDERS, {"items": basket["items"], "shipping_address": bad})
+    nothing = post_json(customer, ORDERS, {"items": basket["items"]})
+    both = post_json(
         customer,
         ORDERS,
         {"items": basket["items"], "shipping_address": f.LAGOS, "delivery_address": "x" * 20},
     )
     strangers = address_create(customer=UserFactory.create(), data=f.LAGOS)
-    not_mine = _post(customer, ORDERS, {"items": basket["items"], "address_id": strangers.pk})
+    not_mine = post_json(customer, ORDERS, {"items": basket["items"], "address_id": strangers.pk})
 
-    assert _fields(inline) == ["shipping_address.phone", "shipping_address.postal_code"]
-    assert _fields(nothing) == ["shipping_address"]
-    assert _fields(both) == ["delivery_address"]
-    assert _fields(not_mine) == ["address_id"]
+    assert problem_fields(inline) == ["shipping_address.phone", "shipping_address.postal_code"]
+    assert problem_fields(nothing) == ["shipping_address"]
+    assert problem_fields(both) == ["delivery_address"]
+    assert problem_fields(not_mine) == ["address_id"]
     # Neither store ships to the UK: named on the country once the address is good
-    abroad = _post(customer, ORDERS, {"items": basket["items"], "shipping_address": f.LONDON})
-    assert _fields(abroad) == ["shipping_address.country"]
+    abroad = post_json(customer, ORDERS, {"items": basket["items"], "shipping_address": f.LONDON})
+    assert problem_fields(abroad) == ["shipping_address.country"]
     assert not Order.objects.exists()
 
 
 def test_bad_quotes_are_named(basket: dict[str, Any]) -> None:
-    customer = _as(UserFactory.create())
+    customer = signed_in(UserFactory.create())
 
-    assert _fields(_post(customer, QUOTE, {"items": basket["items"], "country": "N1"})) == [
-        "country"
-    ]
-    assert _fields(_post(customer, QUOTE, {"items": [], "country": "NG"})) == ["items"]
+    assert problem_fields(
+        post_json(customer, QUOTE, {"items": basket["items"], "country": "N1"})
+    ) == ["country"]
+    assert problem_fields(post_json(customer, QUOTE, {"items": [], "country": "NG"})) == ["items"]
     wrong_method = {
         "items": basket["items"],
         "country": "NG",
         "shipping": [{"store_id": basket["kente"].pk, "method_id": basket["express"].pk}],
     }
-    assert _fields(_post(customer, QUOTE, wrong_method)) == ["shipping.0.method_id"]
+    assert problem_fields(post_json(customer, QUOTE, wrong_method)) == ["shipping.0.method_id"]
     assert Client().post(QUOTE, {}, content_type="application/json").status_code == 401
 
 
@@ -144,18 +130,18 @@ def test_the_customer_confirms_a_parcel_only_once_shipped_and_only_their_own(
     store = f.shop()
     order = f.paid_order([(f.variant(store), 1)])
     shipment = f.shipment_of(order, store)
-    owner, stranger = _as(order.customer), _as(UserFactory.create())
+    owner, stranger = signed_in(order.customer), signed_in(UserFactory.create())
     url = f"{ORDERS}{order.pk}/shipments/{shipment.pk}/confirm-delivery/"
 
-    early = _post(owner, url, {})
+    early = post_json(owner, url, {})
     with django_capture_on_commit_callbacks(execute=True):
         shipment_ship(shipment_id=shipment.pk, store=store, carrier="DHL", tracking_number="1")
-    theirs = _post(stranger, url, {})
-    wrong_order = _post(
+    theirs = post_json(stranger, url, {})
+    wrong_order = post_json(
         owner, f"{ORDERS}{order.pk + 999}/shipments/{shipment.pk}/confirm-delivery/", {}
     )
-    confirmed = _post(owner, url, {})
-    again = _post(owner, url, {})
+    confirmed = post_json(owner, url, {})
+    again = post_json(owner, url, {})
 
     assert early.status_code == 409 and early.json()["code"] == "illegal_shipment_transition"
     assert theirs.status_code == 404 and wrong_order.status_code == 404

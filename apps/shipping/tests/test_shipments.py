@@ -11,7 +11,10 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
+from apps.analytics.periods import ReportScope
+from apps.analytics.selectors import sales_figures
 from apps.common.errors import Conflict, NotFound, ValidationFailed
 from apps.common.scheduler import run_due_jobs
 from apps.orders.models import Order, OrderStatus
@@ -360,3 +363,19 @@ def test_a_stores_earnings_are_held_from_its_own_parcels_delivery(
         slow.pk: EarningStatus.HELD,  # still on its way
         back.pk: EarningStatus.HELD,  # came back: never released by delivery
     }
+
+
+def test_a_partly_shipped_order_is_still_a_sale_for_the_ledger_and_the_report(
+    two_stores: tuple[Order, Any, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    order, adire, kente = two_stores
+    _ship(order, adire, django_capture_on_commit_callbacks)
+    assert _status(order) == OrderStatus.PARTLY_SHIPPED
+
+    recorded = earnings_record(order_id=order.pk)
+    day = timezone.localdate(order.paid_at)
+    [figures] = sales_figures(scope=ReportScope(start=day, end=day))
+
+    assert {earning.store_id for earning in recorded} == {adire.pk, kente.pk}
+    assert figures["totals"]["orders"] == 1
+    assert figures["totals"]["gross_revenue"] == str(order.total_amount)

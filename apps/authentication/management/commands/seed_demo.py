@@ -8,6 +8,7 @@ from apps.authentication.models import Role
 from apps.authentication.services import DEMO_PASSWORD, demo_accounts_ensure
 from apps.catalog.demo import catalog_seed_demo
 from apps.orders.demo import orders_seed_demo
+from apps.returns.demo import returns_seed_demo
 from apps.shipping.demo import shipping_seed_demo
 
 
@@ -51,3 +52,7 @@ class Command(BaseCommand):
         )
         message = f"Demo orders created: {orders}." if orders else "Demo orders already there."
         self.stdout.write(self.style.SUCCESS(message))
+
+        returns = returns_seed_demo(seed=options["seed"])
+        if returns:
+            self.stdout.write(self.style.SUCCESS(f"Demo returns created: {returns}."))
