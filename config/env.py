@@ -68,6 +68,8 @@ class Env(BaseSettings):
     RETURN_WINDOW_DAYS: int = Field(default=14, ge=0, le=365)
     RETURN_ESCALATE_DAYS: int = Field(default=3, ge=1, le=60)
     RETURN_SHIP_BACK_DAYS: int = Field(default=21, ge=1, le=120)
+    # Fit (docs/fit.md).
+    FIT_SIGNAL_MIN_ANSWERS: int = Field(default=5, ge=1, le=10_000)
     PAYMENT_PROVIDERS: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["paystack", "stripe", "square"]
     )
@@ -230,6 +232,10 @@ DATABASE_ENGINES = {
 }
 
 
+#: Runs of one statement on a connection before psycopg prepares it (psycopg's default).
+PREPARE_THRESHOLD = 5
+
+
 def database_from_url(
     url: str, *, pool_min: int, pool_max: int, pool_timeout: float, pgbouncer: bool
 ) -> dict[str, Any]:
@@ -267,9 +273,11 @@ def database_from_url(
             "check": check_if_idle,
             "reset": mark_returned,
         }
-        # Parameters bound by the server, so psycopg prepares a statement the fifth time
-        # it runs on a connection: PostgreSQL then skips parsing and planning it.
+        # Parameters bound by the server, and a statement prepared once it has run this
+        # many times on a connection: PostgreSQL then skips parsing and planning it.
+        # (Django turns psycopg's preparing off unless it is asked for here.)
         options["server_side_binding"] = True
+        options["prepare_threshold"] = PREPARE_THRESHOLD
     config["OPTIONS"] = options
     return config
 

@@ -86,3 +86,4 @@ def test_the_settings_use_the_idle_check() -> None:
     assert config["OPTIONS"]["pool"]["check"] is dbpool.check_if_idle
     assert config["OPTIONS"]["pool"]["reset"] is dbpool.mark_returned
     assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 5

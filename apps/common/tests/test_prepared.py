@@ -6,11 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.db.models import F, QuerySet
 
 from apps.catalog.models import Product, Variant
 from apps.catalog.tests.factories import make_product
 from apps.common.prepared import PreparedValues
+from apps.orders.selectors import order_get_for_customer
+from apps.orders.tests.factories import make_variant, place_order
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +64,19 @@ def test_a_builder_that_transforms_its_argument_runs_through_the_orm() -> None:
 
     assert shifted.rows(product.pk - 1) == list(_products(product.pk))
     assert shifted.rows(product.pk) == []
+
+
+@pytest.mark.postgres
+def test_hot_reads_run_as_server_prepared_statements_on_postgresql() -> None:
+    # The order detail's reads, repeated on one connection as a worker repeats them:
+    # PostgreSQL must hold them prepared (parsed and planned once), not parse each run.
+    order = place_order(items=[(make_variant(), 1)])
+    for _ in range(8):
+        order_get_for_customer(customer_id=order.customer_id, order_id=order.pk)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert any('FROM "orders_orderline"' in text for text in prepared), prepared
+    assert any('FROM "shipping_shipment"' in text for text in prepared), prepared
