@@ -16,6 +16,7 @@ from apps.common.apis.ninja_parser import JsonObjectParser
 from apps.common.apis.ninja_router import router as meta_router
 from apps.common.apis.openapi import document_problems, operations
 from apps.common.apis.throttles import NinjaRateThrottle
+from apps.fit.apis.ninja_router import router as fit_router
 from apps.orders.apis.ninja_router import router as orders_router
 from apps.payments.apis.ninja_router import router as payments_router
 from apps.returns.apis.ninja_router import router as returns_router
@@ -75,4 +76,5 @@ api.add_router("/", orders_router)
 api.add_router("/", addresses_router)
 api.add_router("/", shipping_router)
 api.add_router("/", returns_router)
+api.add_router("/", fit_router)
 api.add_router("/", payments_router)

@@ -20,6 +20,7 @@ v1_patterns: list[URLPattern | URLResolver] = [
     path("", include("apps.payouts.apis.drf_urls")),
     path("", include("apps.shipping.apis.drf_urls")),
     path("", include("apps.returns.apis.drf_urls")),
+    path("", include("apps.fit.apis.drf_urls")),
     # The documents are never throttled (nor are v2's and the health checks).
     path(
         "schema/",

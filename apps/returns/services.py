@@ -22,6 +22,7 @@ from apps.authentication.models import User
 from apps.catalog.models import Variant
 from apps.common.errors import Conflict, FieldError, NotFound, ValidationFailed
 from apps.common.events import publish
+from apps.fit.services import fit_feedback_record
 from apps.inventory.services import stock_commit, stock_release, stock_reserve, stock_return
 from apps.orders.models import Order, OrderLine
 from apps.payments.models import Payment, PaymentStatus
@@ -269,8 +270,6 @@ def _fit_feedback(customer_id: int, lines: Sequence[Mapping[str, Any]]) -> None:
     for line in lines:
         fit = SIZE_REASONS.get(line["reason"])
         if fit is not None:
-            from apps.fit.services import fit_feedback_record
-
             fit_feedback_record(
                 customer_id=customer_id, order_line_id=line["line_id"], fit=fit, source="return"
             )

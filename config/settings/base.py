@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.payouts",
     "apps.shipping",
     "apps.returns",
+    "apps.fit",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,10 @@ MARKETPLACE_COUNTRY = ENV.MARKETPLACE_COUNTRY
 RETURN_WINDOW_DAYS = ENV.RETURN_WINDOW_DAYS
 RETURN_ESCALATE_DAYS = ENV.RETURN_ESCALATE_DAYS
 RETURN_SHIP_BACK_DAYS = ENV.RETURN_SHIP_BACK_DAYS
+
+# --- fit (docs/fit.md) ----------------------------------------------------------------------
+# A product shows its fit signal only once this many customers said how its size fits.
+FIT_SIGNAL_MIN_ANSWERS = ENV.FIT_SIGNAL_MIN_ANSWERS
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -44,6 +44,7 @@ from apps.catalog.models import Colour
 from apps.catalog.tests.factories import CategoryFactory, make_product
 from apps.common.input_guard import MAX_JSON_DEPTH
 from apps.common.problems import PROBLEM_CONTENT_TYPE
+from apps.fit.tests.factories import make_size_chart
 from apps.orders.tests.factories import ADDRESS, place_order
 from apps.payments.models import Payment
 from apps.shipping.models import ShippingMethod
@@ -276,6 +277,7 @@ def world(settings: Any) -> World:
         "variant_id": variant.pk,
         "category_id": category.pk,
         "address_id": make_address(customer=customer).pk,
+        "size_chart_id": make_size_chart(store=store, category=category).pk,
         "provider": "paystack",
         # Body fields whose valid value is not implied by their schema.
         "email": "new.person@example.com",

@@ -83,7 +83,7 @@ def test_an_exchange_for_a_larger_size_and_a_refund_that_lands(
                     {
                         "line_id": lines[medium.pk],
                         "quantity": 1,
-                        "reason": "fit_not_as_expected",
+                        "reason": "too_small",
                         "exchange_variant_id": large.pk,
                     }
                 ],

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from apps.authentication.models import Role
 from apps.authentication.services import DEMO_PASSWORD, demo_accounts_ensure
 from apps.catalog.demo import catalog_seed_demo
+from apps.fit.demo import fit_seed_demo
 from apps.orders.demo import orders_seed_demo
 from apps.returns.demo import returns_seed_demo
 from apps.shipping.demo import shipping_seed_demo
@@ -56,3 +57,9 @@ class Command(BaseCommand):
         returns = returns_seed_demo(seed=options["seed"])
         if returns:
             self.stdout.write(self.style.SUCCESS(f"Demo returns created: {returns}."))
+
+        charts, answers = fit_seed_demo(seed=options["seed"])
+        if charts or answers:
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo size charts: {charts}; fit answers: {answers}.")
+            )
