@@ -1,6 +1,7 @@
 """What a succeeded refund does to the payment and the order: a part leaves the payment
 partially refunded and the order paid; the refund that completes the amount makes both
-refunded and clears a flag for refund. A refund still pending is not money returned."""
+refunded and clears a flag for refund. A refund still pending is not money returned, and
+one recorded to be sent later holds its amount until it is sent."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from apps.common.events import Event, subscribe
 from apps.orders.models import Order, OrderStatus
 from apps.payments.events import PaymentRefunded
 from apps.payments.models import Payment, PaymentStatus, Refund, RefundStatus
-from apps.payments.services import payment_refund
+from apps.payments.services import payment_refund, refund_record, refund_retry
 from apps.payments.tests.test_refunds import Shop
 from tools.sandbox import SandboxServer
 
@@ -87,3 +88,41 @@ def test_a_pending_refund_does_not_count_as_money_returned(
     assert refunded_events == [
         PaymentRefunded(payment_id=shop.payment.pk, refund_id=done.pk, full=False)
     ]
+
+
+def test_a_recorded_refund_reserves_its_amount_and_is_sent_once_when_retried(
+    payment_sandbox: SandboxServer,
+    django_capture_on_commit_callbacks: Any,
+    django_user_model: Any,
+) -> None:
+    shop = Shop(payment_sandbox, django_capture_on_commit_callbacks, "stripe")
+    staff = django_user_model.objects.create_user(email="ops@example.com", password="x")
+    store_id = shop.order.lines.values_list("store_id", flat=True).first()
+
+    recorded = refund_record(
+        payment_id=shop.payment.pk,
+        amount=Decimal("30.00"),
+        reason="returned item",
+        store_id=store_id,
+        actor=staff,
+    )
+
+    assert (recorded.status, recorded.attempts, recorded.next_attempt_at) == (
+        RefundStatus.PENDING,
+        0,
+        None,
+    )
+    assert (recorded.payment_id, recorded.amount, recorded.reason) == (
+        shop.payment.pk,
+        Decimal("30.00"),
+        "returned item",
+    )
+    assert (recorded.store_id, recorded.actor_id) == (store_id, staff.pk)
+    assert Payment.objects.get(pk=shop.payment.pk).refunded_amount == Decimal("30.00")
+    assert shop.provider_refunds() == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = refund_retry(refund_id=recorded.pk, actor=staff)
+
+    assert (sent.status, sent.attempts) == (RefundStatus.SUCCEEDED, 1)
+    assert len(shop.provider_refunds()) == 1
