@@ -77,15 +77,18 @@ def _charts_for_store(
     charts: list[tuple[int | None, str, str, list[dict[str, Any]]]] = [
         (None, "Standard sizes", "Body measurements in cm", _apparel_rows("default", offset))
     ]
-    used = Product.objects.filter(store=store).values_list("category_id", flat=True).distinct()
+    used = sorted(
+        set(Product.objects.filter(store=store).order_by().values_list("category_id", flat=True))
+    )
     roots: set[int] = set()
     for category_id in used:
         name, parent_id = names[category_id]
         if name == "Shoes":
-            sizes = list(
+            # A set: the products' default ordering would make DISTINCT repeat sizes.
+            sizes = set(
                 Product.objects.filter(store=store, category_id=category_id)
+                .order_by()
                 .values_list("variants__size", flat=True)
-                .distinct()
             )
             rows = _shoe_rows([size for size in sizes if size])
             if rows:

@@ -5,15 +5,20 @@ pages with a signal; seeding again adds nothing."""
 from __future__ import annotations
 
 import io
+import random
 
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client
 
+from apps.catalog.models import Category
+from apps.catalog.tests.factories import CategoryFactory, make_product
+from apps.fit.demo import _charts_for_store
 from apps.fit.models import FitFeedback, ProductFit, SizeChart
 from apps.shipping.models import Shipment, ShipmentStatus
 from apps.vendors.models import Store
+from apps.vendors.tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +51,25 @@ def test_demo_charts_and_feedback_are_consistent_and_created_once() -> None:
     body = Client().get(f"/api/v2/products/{shown.product_id}/fit/").json()
     assert body["fit"]["answers"] == shown.answers
     assert body["size_chart"] is not None
+
+
+def test_a_store_with_several_shoes_of_the_same_sizes_gets_one_row_per_size() -> None:
+    # Two shoe products in one store sharing their EU sizes (the full demo has many).
+    shoes = CategoryFactory.create(name="Shoes")
+    store = StoreFactory.create()
+    for name in ("Loafer", "Sandal"):
+        make_product(
+            store=store,
+            category=shoes,
+            name=name,
+            variants=[{"size": "EU 38"}, {"size": "EU 39"}],
+        )
+    names = {c.pk: (c.name, c.parent_id) for c in Category.objects.all()}
+
+    _charts_for_store(store, random.Random(1), names)
+
+    chart = SizeChart.objects.get(store=store, category=shoes)
+    assert list(chart.rows.order_by("position").values_list("size", flat=True)) == [
+        "EU 38",
+        "EU 39",
+    ]
