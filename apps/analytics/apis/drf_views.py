@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +23,7 @@ from apps.analytics.selectors import (
     store_scorecards_for_user,
 )
 from apps.analytics.services import sales_report_request
+from apps.common.apis.drf_csv import CsvOnly, CsvRenderer
 from apps.common.limits import MAX_ID
 from apps.vendors.apis.permissions import IsVendorOrStaff
 
@@ -113,29 +111,6 @@ class SalesReportDetailApi(APIView):
     def get(self, request: Request, report_id: int) -> Response:
         report = sales_report_get_for_user(user=request.user, report_id=report_id)  # type: ignore[arg-type]
         return Response(SalesReportOutputSerializer(report).data)
-
-
-class CsvRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
-    ) -> Any:
-        return data
-
-
-class CsvOnly(BaseContentNegotiation):
-    """The download is CSV whatever the client accepts (errors stay problem+json)."""
-
-    def select_parser(self, request: Request, parsers: Any) -> Any:
-        return parsers[0] if parsers else None
-
-    def select_renderer(
-        self, request: Request, renderers: Any, format_suffix: str | None = None
-    ) -> Any:
-        return renderers[0], renderers[0].media_type
 
 
 class SalesReportCsvApi(APIView):

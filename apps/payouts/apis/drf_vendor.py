@@ -12,12 +12,11 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.common.apis.drf_csv import CsvOnly, CsvRenderer
 from apps.common.apis.drf_pagination import LimitOffsetPage, PageQuerySerializer, paginated
 from apps.payouts.models import EntryKind, PayoutProvider, PayoutStatus
 from apps.payouts.selectors import (
@@ -204,29 +203,6 @@ class VendorPayoutDetailApi(APIView):
     def get(self, request: Request, payout_id: int) -> Response:
         payout = payout_get_for_store(store_id=_store_id(request), payout_id=payout_id)
         return Response(PayoutOutputSerializer(payout).data)
-
-
-class CsvRenderer(BaseRenderer):
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
-    ) -> Any:
-        return data
-
-
-class CsvOnly(BaseContentNegotiation):
-    """The statement is CSV whatever the client accepts (errors stay problem+json)."""
-
-    def select_parser(self, request: Request, parsers: Any) -> Any:
-        return parsers[0] if parsers else None
-
-    def select_renderer(
-        self, request: Request, renderers: Any, format_suffix: str | None = None
-    ) -> Any:
-        return renderers[0], renderers[0].media_type
 
 
 class VendorStatementApi(APIView):
