@@ -36,6 +36,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import structlog
+from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from apps.catalog.models import (
@@ -374,6 +375,7 @@ def product_list_queries(
     max_price: Decimal | None = None,
     q: str | None = None,
     in_stock: bool = False,
+    fit: str | None = None,
     sort: str = "newest",
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
@@ -394,6 +396,10 @@ def product_list_queries(
         )
     if size is not None and size not in SIZE_SET:
         raise ValidationFailed.for_field("size", "Unknown size.", "invalid_choice")
+    if fit is not None and fit not in FIT_VERDICTS:
+        raise ValidationFailed.for_field(
+            "fit", f"One of: {', '.join(FIT_VERDICTS)}.", "invalid_choice"
+        )
     limit = max(1, min(limit, MAX_PAGE_SIZE))
 
     products = visible_products()
@@ -417,6 +423,10 @@ def product_list_queries(
             products = products.filter(
                 Q(name__icontains=term) | Q(brand__icontains=term) | Q(description__icontains=term)
             )
+
+    if fit:
+        # Only with the filter: a join on the products' fit summaries (docs/fit.md).
+        products = _with_fit_verdict(products, fit)
 
     variant_filter = Q()
     if size:
@@ -451,6 +461,27 @@ def product_list_queries(
     return ProductListQueries(products=rows[: limit + 1], sort=sort, limit=limit)
 
 
+#: The fit signal's verdicts (``apps.fit``): the product list's ``fit`` filter.
+FIT_VERDICTS = ("runs_small", "true_to_size", "runs_large")
+
+
+def _with_fit_verdict(products: QuerySet[Product], verdict: str) -> QuerySet[Product]:
+    """Products whose fit signal is shown (at least ``FIT_SIGNAL_MIN_ANSWERS`` answers) and
+    says ``verdict``: the answer with strictly the most votes, a tie meaning true to
+    size — as the signal on the product's fit page."""
+    small, true, large = (F(f"fit_summary__{answer}") for answer in FIT_VERDICTS)
+    products = products.alias(fit_answers=small + true + large).filter(
+        fit_answers__gte=int(getattr(settings, "FIT_SIGNAL_MIN_ANSWERS", 5))
+    )
+    runs_small = Q(fit_summary__runs_small__gt=true) & Q(fit_summary__runs_small__gt=large)
+    runs_large = Q(fit_summary__runs_large__gt=small) & Q(fit_summary__runs_large__gt=true)
+    if verdict == "runs_small":
+        return products.filter(runs_small)
+    if verdict == "runs_large":
+        return products.filter(runs_large)
+    return products.exclude(runs_small).exclude(runs_large)
+
+
 def product_page_split(
     rows: Sequence[ProductRow], *, sort: str, limit: int
 ) -> tuple[list[ProductRow], str | None]:
@@ -475,6 +506,7 @@ def product_list_public(
     max_price: Decimal | None = None,
     q: str | None = None,
     in_stock: bool = False,
+    fit: str | None = None,
     sort: str = "newest",
     cursor: str | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
@@ -497,6 +529,7 @@ def product_list_public(
         max_price=max_price,
         q=q,
         in_stock=in_stock,
+        fit=fit,
         sort=sort,
         cursor=cursor,
         limit=limit,

@@ -37,6 +37,11 @@ class ProductFiltersIn(Schema):
     max_price: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2)
     q: str | None = Field(None, max_length=200, description="Words in name, brand or text.")
     in_stock: bool = Field(False, description="Only products with a variant available now.")
+    fit: Literal["runs_small", "true_to_size", "runs_large"] | None = Field(
+        None,
+        description="Only products whose fit signal says so (shown from enough answers: "
+        "docs/fit.md).",
+    )
     sort: Literal["newest", "price_asc", "price_desc"] = "newest"
     cursor: str | None = Field(None, max_length=500, description="`next` of the last page.")
     limit: int = Field(

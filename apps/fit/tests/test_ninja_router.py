@@ -11,8 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from apps.catalog.models import Product
-from apps.catalog.tests.factories import CategoryFactory
+from apps.catalog.tests.factories import CategoryFactory, make_product
 from apps.common.tests.api_clients import problem_fields, signed_in
+from apps.fit.models import ProductFit
 from apps.fit.services import fit_feedback_record
 from apps.fit.tests.factories import make_size_chart, sized_product
 from apps.orders.models import Order
@@ -241,3 +242,32 @@ def test_the_fit_page_costs_a_fixed_number_of_queries(shop: dict[str, Any]) -> N
     bought(customer, product, "M")
 
     assert queries() == few
+
+
+def test_the_product_list_filters_by_fit_verdict_only_once_the_signal_shows(
+    settings: Any,
+) -> None:
+    settings.FIT_SIGNAL_MIN_ANSWERS = 5
+    small, true, tied, few = (make_product() for _ in range(4))
+    for product, (runs_small, true_to_size, runs_large) in (
+        (small, (4, 1, 0)),
+        (true, (1, 3, 1)),
+        (tied, (3, 0, 3)),  # a tie: true to size, nothing to adjust
+        (few, (4, 0, 0)),  # four answers: no signal yet
+    ):
+        ProductFit.objects.create(
+            product=product,
+            runs_small=runs_small,
+            true_to_size=true_to_size,
+            runs_large=runs_large,
+        )
+
+    def listed(verdict: str) -> set[int]:
+        response = Client().get(f"/api/v2/products/?fit={verdict}")
+        assert response.status_code == 200, response.content
+        return {item["id"] for item in response.json()["items"]}
+
+    assert listed("runs_small") == {small.pk}
+    assert listed("true_to_size") == {true.pk, tied.pk}
+    assert listed("runs_large") == set()
+    assert Client().get("/api/v2/products/?fit=snug").status_code == 422
