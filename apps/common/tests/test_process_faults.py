@@ -276,8 +276,13 @@ def test_a_task_left_running_by_a_killed_worker_is_requeued_and_completes(
         what="the re-queued task to complete",
         details=processes.logs,
     )
-    result.refresh()
-    assert result.status == TaskResultStatus.SUCCESSFUL
+
+    # The effect is written inside the task; its result is recorded just after it returns.
+    def finished() -> bool:
+        result.refresh()
+        return result.status == TaskResultStatus.SUCCESSFUL
+
+    wait_until(finished, timeout=30, what="the re-run's result", details=processes.logs)
     assert lines(deliveries).count("crash") == 2
     assert lines(effects) == ["long", "crash"]
 

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def test_simultaneous_retries_of_a_pending_paystack_refund_refund_once(
-    payment_sandbox: SandboxServer, time_machine: Any
+    payment_sandbox: SandboxServer, time_machine: Any, settings: Any
 ) -> None:
     # Given a paid Paystack payment whose refund call got a 5xx (nothing refunded yet)
     time_machine.move_to(timedelta(0), tick=False)
@@ -41,9 +41,10 @@ def test_simultaneous_retries_of_a_pending_paystack_refund_refund_once(
     refund = payment_refund(payment_id=payment.pk, amount=Decimal("1000.00"), actor=None)
     assert refund.status == RefundStatus.PENDING
     time_machine.shift(RETRY_WAIT + timedelta(seconds=1))
-    # A slow provider (each answer 0.3 s late, inside the 1 s timeout) keeps the racers'
+    # A slow provider (each answer 0.3 s late, well inside the timeout) keeps the racers'
     # calls overlapping; a part refund leaves room for duplicates to be recorded.
     payment_sandbox.set_behaviour("*", "timeout", delay=0.3)
+    settings.PAYMENT_HTTP_TIMEOUT = 5.0  # a loaded machine must not turn slow into timed out
     token = session_start(user=StaffFactory.create(), client=ClientInfo()).access
     url = f"/api/v1/payments/{payment.pk}/refunds/{refund.pk}/retry/"
 
