@@ -78,7 +78,9 @@ class Delivery:
     methods: Sequence[tuple[int, int]] = ()
 
 
-def _validate(items: list[OrderItem], delivery: Delivery, customer_notes: str) -> str:
+def _basket_errors(items: list[OrderItem], methods: Sequence[tuple[int, int]]) -> list[FieldError]:
+    """The lines, their quantities and the shipping choices checked (an order and a quote
+    alike)."""
     errors: list[FieldError] = []
     if not 1 <= len(items) <= MAX_LINES:
         errors.append(FieldError("items", f"Between 1 and {MAX_LINES} lines.", "length"))
@@ -89,6 +91,13 @@ def _validate(items: list[OrderItem], delivery: Delivery, customer_notes: str) -
                     f"items.{index}.quantity", f"Between 1 and {MAX_QUANTITY}.", "out_of_range"
                 )
             )
+    if len(methods) > MAX_LINES:
+        errors.append(FieldError("shipping", f"At most {MAX_LINES} stores.", "length"))
+    return errors
+
+
+def _validate(items: list[OrderItem], delivery: Delivery, customer_notes: str) -> str:
+    errors = _basket_errors(items, delivery.methods)
     errors.extend(
         destination_errors(
             delivery_address=delivery.delivery_address,
@@ -96,8 +105,6 @@ def _validate(items: list[OrderItem], delivery: Delivery, customer_notes: str) -
             address_id=delivery.address_id,
         )
     )
-    if len(delivery.methods) > MAX_LINES:
-        errors.append(FieldError("shipping", f"At most {MAX_LINES} stores.", "length"))
     notes = (customer_notes or "").strip()
     if len(notes) > NOTES_MAX_LENGTH:
         errors.append(
@@ -440,8 +447,7 @@ def order_quote(
             errors.append(
                 FieldError("country", "An ISO 3166-1 alpha-2 country code.", "invalid_choice")
             )
-        if not 1 <= len(items) <= MAX_LINES:
-            errors.append(FieldError("items", f"Between 1 and {MAX_LINES} lines.", "length"))
+        errors.extend(_basket_errors(items, delivery.methods))
     if errors:
         raise ValidationFailed(errors[0].message, field_errors=errors)
     if country is not None:
