@@ -20,5 +20,8 @@ class CommonConfig(AppConfig):
             task = task_result.task
             metrics.TASKS_ENQUEUED.labels(task.name, task.queue_name).inc()
 
-        task_enqueued.connect(count_enqueued, dispatch_uid="fashionistar.count_enqueued")
+        # weak=False: the receiver is local to this method and would be collected at once.
+        task_enqueued.connect(
+            count_enqueued, dispatch_uid="fashionistar.count_enqueued", weak=False
+        )
         schedule("housekeeping", every=3600, task=housekeeping)

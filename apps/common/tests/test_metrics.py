@@ -137,13 +137,15 @@ def _dead_pid() -> int:
     return pid
 
 
-def test_a_task_attempt_counts_as_started(settings: Any) -> None:
+def test_a_task_counts_as_enqueued_and_its_attempt_as_started(settings: Any) -> None:
     labels = {"task": "add", "queue": "default"}
-    before = REGISTRY.get_sample_value("fashionistar_tasks_started_total", labels) or 0
+    started = REGISTRY.get_sample_value("fashionistar_tasks_started_total", labels) or 0
+    enqueued = REGISTRY.get_sample_value("fashionistar_tasks_enqueued_total", labels) or 0
 
     sample_tasks.add.enqueue(1, 2)
 
-    assert REGISTRY.get_sample_value("fashionistar_tasks_started_total", labels) == before + 1
+    assert REGISTRY.get_sample_value("fashionistar_tasks_started_total", labels) == started + 1
+    assert REGISTRY.get_sample_value("fashionistar_tasks_enqueued_total", labels) == enqueued + 1
 
 
 def test_requests_are_counted_by_route_template(client: Client) -> None:
