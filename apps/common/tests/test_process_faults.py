@@ -287,6 +287,38 @@ def test_a_task_left_running_by_a_killed_worker_is_requeued_and_completes(
     assert lines(effects) == ["long", "crash"]
 
 
+def test_a_worker_asked_to_stop_finishes_its_task_first(
+    processes: Processes, tmp_path: Path
+) -> None:
+    deliveries, effects, markers = tmp_path / "deliveries", tmp_path / "effects", tmp_path / "m"
+    markers.mkdir()
+    worker = processes.manage(
+        "worker",
+        "run_worker",
+        "--backend=database",
+        "--interval=0.05",
+        "--worker-id=stopping",
+        env=child_env("stopping"),
+    )
+    result = sample_tasks.slow_effect.using(backend="database").enqueue(
+        str(deliveries), str(effects), str(markers), "last", 2.0
+    )
+    wait_until(
+        lambda: (markers / "last.started").exists(),
+        what="the task to start",
+        details=processes.logs,
+    )
+
+    worker.signal(signal.SIGTERM)
+
+    # The worker ends its task, records it and leaves cleanly; nothing is left to redo.
+    assert worker.wait() == 0
+    assert lines(effects) == ["last"] and lines(deliveries) == ["last"]
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert not WorkerHeartbeat.objects.filter(worker_id="stopping").exists()
+
+
 # --- make run: the supervisor ---------------------------------------------------------------
 
 STARTED = re.compile(r"supervise: started (\S+) \(pid (\d+)\)")
