@@ -22,10 +22,13 @@ from apps.common import metrics
 from apps.common.tests import sample_tasks
 from apps.common.tests.processes import (  # noqa: F401 (fixture)
     Processes,
+    RedisServer,
     child_env,
     processes_fixture,
+    redis_server_fixture,
     wait_until,
 )
+from apps.common.tests.test_process_faults import use_redis
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -259,3 +262,26 @@ def test_the_worker_metrics_port_serves_the_directory_behind_the_token(tmp_path:
     assert second is None, "another process of the container serves the port"
     assert refused == 401 and b"metrics_token_required" in body
     assert served == 200
+
+
+@pytest.mark.redis
+def test_the_scrape_shows_queue_depth_and_age_on_the_redis_backend(
+    client: Client, settings: Any, redis_server: RedisServer, time_machine: Any
+) -> None:
+    # The production set-up: the autoscalers read these from the Redis task backend.
+    use_redis(settings, redis_server.url)
+    settings.METRICS_TOKEN = ""
+    time_machine.move_to("2030-01-01T12:00:00Z", tick=False)
+    for number in range(3):
+        sample_tasks.add.using(backend="redis").enqueue(number, 1)
+    sample_tasks.record_order.using(backend="redis").enqueue("/dev/null", "x")
+    time_machine.shift(90)
+
+    samples = scrape(client)
+
+    assert value(samples, "fashionistar_task_queue_depth", queue="default") == 4
+    assert value(samples, "fashionistar_task_queue_oldest_age_seconds", queue="default") == 90
+    others = [q for q in settings.TASK_QUEUES if q != "default"]
+    assert others and all(
+        value(samples, "fashionistar_task_queue_depth", queue=q) == 0 for q in others
+    )
