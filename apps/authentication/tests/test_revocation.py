@@ -1,6 +1,7 @@
 """Revocation is durable: the database says which sessions ended, the cache only spares
 it a query. A flushed cache, a restarted process (its local-memory cache gone) or an
-unreachable cache never lets a logged-out token back in — on either layer."""
+unreachable cache never lets a logged-out token — or one of a session ended by a reused
+refresh token — back in, on either layer."""
 
 from __future__ import annotations
 
@@ -35,10 +36,18 @@ def _status(api: Api, token: str) -> tuple[int, int]:
     return api.get(V2_ME, token=token).status_code, api.get(V1_STORE, token=token).status_code
 
 
-@pytest.fixture
-def signed_out(api: Api, tokens: dict[str, Any]) -> Iterator[str]:
-    assert api.post("/api/v2/auth/logout/", {"refresh": tokens["refresh"]}).status_code == 204
-    yield tokens["access"]
+@pytest.fixture(params=["logout", "refresh token reused"])
+def signed_out(request: pytest.FixtureRequest, api: Api, tokens: dict[str, Any]) -> Iterator[str]:
+    """An access token of a session that ended: by logout, or because a refresh token was
+    used twice (the session's newest access token dies with it)."""
+    if request.param == "logout":
+        assert api.post("/api/v2/auth/logout/", {"refresh": tokens["refresh"]}).status_code == 204
+        yield tokens["access"]
+        return
+    fresh = api.post("/api/v2/auth/token/refresh/", {"refresh": tokens["refresh"]}).json()
+    replay = api.post("/api/v2/auth/token/refresh/", {"refresh": tokens["refresh"]})
+    assert replay.status_code == 401
+    yield fresh["access"]
 
 
 def test_a_logged_out_token_stays_refused_after_the_cache_is_flushed(
