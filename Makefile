@@ -44,7 +44,7 @@ test: install ## Lint, type-check, contracts, migrations check, and the test sui
 	@scripts/test.sh
 
 .PHONY: mutate
-mutate: install ## Mutation testing of the stock and money services, score per module (20-35 min; docs/quality.md)
+mutate: install ## Mutation testing of the stock and money services, score per module (15-30 min; docs/quality.md)
 	@scripts/mutate.sh
 
 .PHONY: fuzz
