@@ -27,7 +27,6 @@ from django.conf import settings
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.maint_notifications import MaintNotificationsConfig
 from redis.retry import Retry
 
 from apps.common import redis_sentinel
@@ -62,16 +61,10 @@ class RedisTarget:
         return f"{self.key_prefix}:{self.version}:{key}"
 
 
-# A pooled connection the server closed (a Redis restart, an idle timeout) is found out when
-# the pool hands it over — it has something to read, the server's goodbye — and replaced
-# before any command is sent on it. redis-py skips that check while "maintenance
-# notifications" (a RESP3 feature of managed Redis services) are on, so they are off. A
-# command is never sent twice: a counter (INCR) whose answer was lost may have counted
-# already. Behind Sentinel a command that meets a former primary is sent once more
-# (redis_sentinel): there a failover may count one request twice.
+# A pooled connection the server closed (a Redis restart or failover, an idle timeout) fails
+# its next command: that command is sent once more on a new connection. Timeouts are not
+# retried — a slow server must not double the wait of every request.
 _RECONNECT_ON = (RedisConnectionError,)
-_NO_RETRY = {"retry": Retry(NoBackoff(), 0)}
-_NO_MAINT = MaintNotificationsConfig(enabled=False)
 _target_memo: tuple[object, RedisTarget | None] | None = None
 _sync_clients: dict[RedisTarget, redis.Redis] = {}
 _async_clients: weakref.WeakKeyDictionary[
@@ -120,18 +113,12 @@ def sync_client(target: RedisTarget) -> redis.Redis:
         options: dict[str, Any] = {
             "socket_connect_timeout": target.connect_timeout,
             "socket_timeout": target.socket_timeout,
+            "retry": Retry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
         }
         if target.sentinels:
-            client = redis_sentinel.sync_client(
-                target.url,
-                sentinel=target.sentinel(),
-                retry=Retry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
-                **options,
-            )
+            client = redis_sentinel.sync_client(target.url, sentinel=target.sentinel(), **options)
         else:
-            client = redis.Redis.from_url(
-                target.url, maint_notifications_config=_NO_MAINT, **_NO_RETRY, **options
-            )
+            client = redis.Redis.from_url(target.url, **options)
         _sync_clients[target] = client
     return client
 
@@ -148,20 +135,11 @@ def async_client(target: RedisTarget) -> aredis.Redis:
         options: dict[str, Any] = {
             "socket_connect_timeout": target.connect_timeout,
             "socket_timeout": target.socket_timeout,
+            "retry": AsyncRetry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
         }
         if target.sentinels:
-            client = redis_sentinel.async_client(
-                target.url,
-                sentinel=target.sentinel(),
-                retry=AsyncRetry(NoBackoff(), 1, supported_errors=_RECONNECT_ON),
-                **options,
-            )
+            client = redis_sentinel.async_client(target.url, sentinel=target.sentinel(), **options)
         else:
-            client = aredis.Redis.from_url(
-                target.url,
-                maint_notifications_config=_NO_MAINT,
-                retry=AsyncRetry(NoBackoff(), 0),
-                **options,
-            )
+            client = aredis.Redis.from_url(target.url, **options)
         clients[target] = client
     return client
