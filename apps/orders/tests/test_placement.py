@@ -31,9 +31,10 @@ from apps.inventory.models import Stock, StockMovement
 from apps.orders.models import IdempotencyKey, Order, OrderLine, OrderStatus
 from apps.orders.services import OrderItem, order_create, order_quote, placement
 from apps.orders.tests.factories import ADDRESS, make_variant, place_order
-from apps.shipping.models import Shipment, ShippingMethod
+from apps.shipping.models import Shipment
+from apps.shipping.tests.factories import method, shop
 from apps.vendors.models import Store, StoreStatus
-from apps.vendors.tests.factories import StoreFactory, UserFactory
+from apps.vendors.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,30 +55,8 @@ LONDON: dict[str, str] = {
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _store() -> Store:
-    store: Store = StoreFactory.create()
-    return store
-
-
-def _method(
-    store: Store | None,
-    price: str,
-    *,
-    name: str | None = None,
-    free_above: str | None = None,
-    countries: list[str] | None = None,
-    days: tuple[int, int] = (1, 3),
-) -> ShippingMethod:
-    return ShippingMethod.objects.create(
-        store=store,
-        name=name or f"Method {price}",
-        price=Decimal(price),
-        currency="NGN",
-        free_above=Decimal(free_above) if free_above else None,
-        min_days=days[0],
-        max_days=days[1],
-        countries=countries or [],
-    )
+_store = shop
+_method = method
 
 
 def _customer() -> User:
